@@ -1,0 +1,170 @@
+//! A manifest shaped like Rook's single-node test cluster, as people would
+//! bring it: it loads, it is valid once storage names files or devices, and
+//! everything the local runtime does not use is reported.
+
+use super::{assert_error, is_unknown, warning_paths};
+use crate::{load_manifest, WarningKind};
+
+const ROOK_TEST_CLUSTER: &str = r#"
+# One-node test cluster in the style of Rook's cluster-test.yaml.
+apiVersion: ceph.rook.io/v1
+kind: CephCluster
+metadata:
+  name: my-cluster
+  namespace: rook-ceph # namespace:cluster
+spec:
+  dataDirHostPath: /var/lib/rook
+  cephVersion:
+    image: quay.io/ceph/ceph:v19
+    allowUnsupported: true
+  security:
+    cephx:
+      csi:
+        keyType: aes
+  mon:
+    count: 1
+    allowMultiplePerNode: true
+  skipUpgradeChecks: true
+  mgr:
+    count: 1
+    allowMultiplePerNode: true
+    modules:
+      - name: rook
+        enabled: true
+      - name: pg_autoscaler
+        enabled: true
+  dashboard:
+    enabled: true
+  crashCollector:
+    disable: true
+  network:
+    connections:
+      requireMsgr2: false
+  storage:
+    useAllNodes: true
+    useAllDevices: true
+    allowDeviceClassUpdate: true
+    allowOsdCrushWeightUpdate: false
+    #deviceFilter:
+    # rookery: three sparse files instead of whole disks
+    files:
+      count: 3
+      size: 10Gi
+  monitoring:
+    enabled: false
+  healthCheck:
+    daemonHealth:
+      mon:
+        interval: 45s
+        timeout: 600s
+  priorityClassNames:
+    all: system-node-critical
+    mgr: system-cluster-critical
+  disruptionManagement:
+    managePodBudgets: true
+  cephConfig:
+    global:
+      osd_pool_default_size: "1"
+      mon_warn_on_pool_no_redundancy: "false"
+---
+apiVersion: ceph.rook.io/v1
+kind: CephBlockPool
+metadata:
+  name: builtin-mgr
+  namespace: rook-ceph # namespace:cluster
+spec:
+  name: .mgr
+  replicated:
+    size: 1
+    requireSafeReplicaSize: false
+---
+apiVersion: ceph.rook.io/v1
+kind: CephBlockPool
+metadata:
+  name: replicapool
+  namespace: rook-ceph
+spec:
+  failureDomain: osd
+  replicated:
+    size: 3
+    requireSafeReplicaSize: true
+  parameters:
+    compression_mode: none
+"#;
+
+#[test]
+fn rook_test_cluster_loads_valid_with_warnings() {
+    let m = load_manifest(ROOK_TEST_CLUSTER).unwrap();
+    assert!(!m.pools_defaulted);
+    let names: Vec<&str> = m.pools.iter().map(|p| p.pool_name()).collect();
+    assert_eq!(names, [".mgr", "replicapool"]);
+    assert_eq!(
+        m.cluster.spec.mgr_modules_enabled(),
+        ["rook", "pg_autoscaler", "dashboard"]
+    );
+    assert_eq!(
+        m.cluster.spec.local_mgr_modules(),
+        ["pg_autoscaler", "dashboard"]
+    );
+    assert!(m.cluster.spec.ceph_version.allow_unsupported);
+
+    let warnings = m.validate().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(warning_paths(&warnings, is_unknown), Vec::<String>::new());
+
+    let mut rook_only = warning_paths(&warnings, |k| matches!(k, WarningKind::RookOnly));
+    rook_only.sort();
+    assert_eq!(
+        rook_only,
+        [
+            "spec.cephConfig",
+            "spec.crashCollector",
+            "spec.disruptionManagement",
+            "spec.healthCheck",
+            "spec.monitoring",
+            "spec.network.connections",
+            "spec.priorityClassNames",
+            "spec.security",
+            "spec.skipUpgradeChecks",
+            "spec.storage.allowDeviceClassUpdate",
+            "spec.storage.allowOsdCrushWeightUpdate",
+        ]
+    );
+    let mut ignored = warning_paths(&warnings, |k| matches!(k, WarningKind::Ignored { .. }));
+    ignored.sort();
+    assert_eq!(
+        ignored,
+        [
+            "spec.cephVersion.image",
+            "spec.dataDirHostPath",
+            "spec.storage.useAllDevices",
+            "spec.storage.useAllNodes",
+        ]
+    );
+    let texts: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        texts.iter().any(|t| t.starts_with("CephCluster/my-cluster: spec.mgr.modules[0]: the \"rook\" module works only inside Kubernetes")),
+        "{texts:#?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.starts_with(
+            "CephCluster/my-cluster: spec.dataDirHostPath: ignored by the local runtime (kept): "
+        ) && t.contains("--dir")),
+        "{texts:#?}"
+    );
+}
+
+#[test]
+fn rook_defaults_that_cannot_work_on_one_host_are_errors() {
+    // Rook's pool example spreads copies over hosts; the local runtime has one.
+    let yaml = ROOK_TEST_CLUSTER.replace("failureDomain: osd", "failureDomain: host");
+    let m = load_manifest(&yaml).unwrap();
+    assert_error(
+        &m,
+        "spec.failureDomain",
+        "\"host\" with 3 copies cannot work",
+    );
+    // Without files, useAllDevices alone gives the local runtime no OSDs.
+    let yaml = ROOK_TEST_CLUSTER.replace("count: 3\n      size: 10Gi", "count: 0");
+    let m = load_manifest(&yaml).unwrap();
+    assert_error(&m, "spec.storage", "no OSDs");
+}

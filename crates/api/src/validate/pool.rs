@@ -1,0 +1,173 @@
+//! Rules for the `CephBlockPool`s: names, namespace, replication.
+
+use std::collections::BTreeMap;
+
+use super::limits::*;
+use super::{Checker, FieldError};
+use crate::meta::subdomain_problem;
+use crate::{CephBlockPool, Manifest, ObjectRef};
+
+pub(super) fn check(m: &Manifest, errors: &mut Vec<FieldError>) {
+    let osds = m.cluster.spec.osd_count();
+    let storage = &m.cluster.spec.storage;
+    let osd_summary = format!(
+        "{osds} (spec.storage: {} file{}, {} device{})",
+        storage.files.count,
+        plural(storage.files.count as usize),
+        storage.devices.len(),
+        plural(storage.devices.len())
+    );
+    let mut names: BTreeMap<&str, ObjectRef> = BTreeMap::new();
+    for pool in &m.pools {
+        let mut c = Checker {
+            object: pool.object_ref(),
+            errors,
+        };
+        check_pool_names(pool, m, &mut c);
+        let name = pool.pool_name();
+        if let Some(first) = names.get(name) {
+            c.error(
+                name_field(pool),
+                format!(
+                    "the pool {name:?} is also defined by {first}; give each pool its own name"
+                ),
+            );
+        } else {
+            names.insert(name, pool.object_ref());
+        }
+        check_replication(pool, m.pools_defaulted, osds, &osd_summary, &mut c);
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The field the Ceph pool name comes from.
+fn name_field(pool: &CephBlockPool) -> &'static str {
+    if pool.spec.name.as_deref().is_some_and(|n| !n.is_empty()) {
+        "spec.name"
+    } else {
+        "metadata.name"
+    }
+}
+
+fn check_pool_names(pool: &CephBlockPool, m: &Manifest, c: &mut Checker<'_>) {
+    let meta = &pool.metadata;
+    match subdomain_problem(&meta.name) {
+        Some(problem) => c.error(
+            "metadata.name",
+            format!("{:?} is not a valid Kubernetes name: {problem}", meta.name),
+        ),
+        None if name_field(pool) == "metadata.name" && meta.name.len() > MAX_POOL_NAME => c.error(
+            "metadata.name",
+            format!(
+                "the pool name is {} characters long; rookery allows at most {MAX_POOL_NAME}: \
+use a shorter name",
+                meta.name.len()
+            ),
+        ),
+        None => {}
+    }
+    if let Some(name) = pool.spec.name.as_deref().filter(|n| !n.is_empty()) {
+        if !BUILTIN_POOL_NAMES.contains(&name) {
+            c.error(
+                "spec.name",
+                format!(
+                    "{name:?} is not allowed; Rook takes spec.name only for the built-in pools \
+{}: remove spec.name and set metadata.name instead",
+                    BUILTIN_POOL_NAMES.join(", ")
+                ),
+            );
+        }
+    }
+    if let (Some(ns), Some(cluster_ns)) = (&meta.namespace, &m.cluster.metadata.namespace) {
+        if ns != cluster_ns {
+            c.error(
+                "metadata.namespace",
+                format!(
+                    "{ns:?} differs from the CephCluster's namespace {cluster_ns:?}; a pool \
+belongs to the cluster of its namespace: use {cluster_ns:?} or leave it out"
+                ),
+            );
+        }
+    }
+}
+
+fn check_replication(
+    pool: &CephBlockPool,
+    defaulted: bool,
+    osds: u32,
+    osd_summary: &str,
+    c: &mut Checker<'_>,
+) {
+    let rep = &pool.spec.replicated;
+    let size = rep.size;
+    match size {
+        0 => c.error(
+            "spec.replicated.size",
+            "0; a pool keeps at least one copy: use 3 (or 2, or 1 with \
+requireSafeReplicaSize: false)"
+                .into(),
+        ),
+        n if n > MAX_REPLICAS => c.error(
+            "spec.replicated.size",
+            format!("{n} is more than {MAX_REPLICAS} copies; use 3"),
+        ),
+        n if osds > 0 && n > osds => {
+            let fix = if defaulted {
+                format!(
+                    "this is the default pool, added because the manifest has no CephBlockPool: \
+add OSDs, or add a CephBlockPool with replicated.size {osds} or less"
+                )
+            } else {
+                format!("add OSDs or set replicated.size to {osds} or less")
+            };
+            c.error(
+                "spec.replicated.size",
+                format!("{n} copies need {n} OSDs, but the cluster has {osd_summary}; {fix}"),
+            );
+        }
+        _ => {}
+    }
+    if size == 1 && rep.require_safe_replica_size {
+        c.error(
+            "spec.replicated.size",
+            "1 keeps a single copy, so losing one OSD loses data; as in Rook, this needs \
+spec.replicated.requireSafeReplicaSize: false, or use size 3"
+                .into(),
+        );
+    }
+    let domain = pool.spec.failure_domain();
+    if !FAILURE_DOMAINS.contains(&domain) {
+        c.error(
+            "spec.failureDomain",
+            format!(
+                "{domain:?} is not supported by the local runtime, which has one host; use osd"
+            ),
+        );
+    } else if domain == "host" && size > 1 {
+        c.error(
+            "spec.failureDomain",
+            format!(
+                "\"host\" with {size} copies cannot work on the local runtime: all OSDs are on \
+this host, so only one copy could be placed and the pool would block I/O; use osd"
+            ),
+        );
+    }
+    if let Some(ec) = pool.spec.extra.get("erasureCoded") {
+        let chunks = |k: &str| ec.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        if chunks("dataChunks") > 0 || chunks("codingChunks") > 0 {
+            c.error(
+                "spec.erasureCoded",
+                "erasure-coded pools are not supported by rookery yet; remove \
+spec.erasureCoded to get a replicated pool"
+                    .into(),
+            );
+        }
+    }
+}
