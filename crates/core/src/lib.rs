@@ -1,1 +1,14 @@
-//! (being written)
+//! Runtime-agnostic operator logic. Everything here is a pure function of the
+//! desired spec and the observed state: the local runtime and (later) the
+//! Kubernetes operator execute what these functions decide.
+
+pub mod backoff;
+pub mod desired;
+pub mod naming;
+pub mod plan;
+pub mod readiness;
+
+pub use backoff::RestartBackoff;
+pub use desired::{from_manifest, DesiredCluster, DesiredPool, FullRatios, OsdBacking, Ports};
+pub use plan::{plan_daemons, DaemonPlan, ObservedDaemons, OsdSlotState};
+pub use readiness::{evaluate, ClusterSnapshot, Readiness};

@@ -1,0 +1,31 @@
+//! Daemon identities, as Rook names them: mons `a`, `b`, ... `z`, `aa`, ...;
+//! mgrs likewise.
+
+/// The id of the `n`th (0-based) mon or mgr: a..z, then aa, ab, ...
+pub fn letter_id(mut n: u32) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'a' + (n % 26) as u8);
+        if n < 26 {
+            break;
+        }
+        n = n / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_then_pairs() {
+        assert_eq!(letter_id(0), "a");
+        assert_eq!(letter_id(2), "c");
+        assert_eq!(letter_id(25), "z");
+        assert_eq!(letter_id(26), "aa");
+        assert_eq!(letter_id(27), "ab");
+        assert_eq!(letter_id(26 + 26), "ba");
+    }
+}
