@@ -16,6 +16,13 @@ pub struct MgrModuleEnable {
 }
 command!(mon, MgrModuleEnable, "mgr module enable", ());
 
+/// `ceph mgr module disable <module>`. Succeeds if already disabled.
+#[derive(Debug, Clone, Serialize)]
+pub struct MgrModuleDisable {
+    pub module: String,
+}
+command!(mon, MgrModuleDisable, "mgr module disable", ());
+
 fn not_forced(force: &Option<bool>) -> bool {
     *force != Some(true)
 }

@@ -19,11 +19,12 @@ pub use dashboard::{
     DashboardCreateSelfSignedCert, DashboardUser,
 };
 pub use mgr::{
-    MgrModuleEnable, MgrModuleLs, MgrModules, MgrServices, MgrStat, MgrStatReply, ModuleInfo,
+    MgrModuleDisable, MgrModuleEnable, MgrModuleLs, MgrModules, MgrServices, MgrStat, MgrStatReply,
+    ModuleInfo,
 };
 pub use osd::{
-    OsdDump, OsdDumpReply, OsdInfo, OsdNew, OsdNewReply, OsdSetFlag, OsdTree, OsdTreeNode,
-    OsdTreeReply, OsdUnsetFlag,
+    OsdDump, OsdDumpReply, OsdInfo, OsdNew, OsdNewReply, OsdSetBackfillfullRatio, OsdSetFlag,
+    OsdSetFullRatio, OsdSetNearfullRatio, OsdTree, OsdTreeNode, OsdTreeReply, OsdUnsetFlag,
 };
 pub use pool::{
     Df, DfPool, DfPoolStats, DfReply, DfStats, OsdPoolApplicationEnable, OsdPoolCreate,

@@ -70,7 +70,38 @@ pub struct OsdDumpReply {
     #[serde(default)]
     pub flags: String,
     pub osds: Vec<OsdInfo>,
+    /// Clients get ENOSPC above this fraction of an OSD used.
+    #[serde(default)]
+    pub full_ratio: f64,
+    #[serde(default)]
+    pub backfillfull_ratio: f64,
+    #[serde(default)]
+    pub nearfull_ratio: f64,
 }
+
+/// `ceph osd set-full-ratio` (and the backfillfull and nearfull twins below).
+#[derive(Debug, Clone, Serialize)]
+pub struct OsdSetFullRatio {
+    pub ratio: f64,
+}
+command!(mon, OsdSetFullRatio, "osd set-full-ratio", ());
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OsdSetBackfillfullRatio {
+    pub ratio: f64,
+}
+command!(
+    mon,
+    OsdSetBackfillfullRatio,
+    "osd set-backfillfull-ratio",
+    ()
+);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OsdSetNearfullRatio {
+    pub ratio: f64,
+}
+command!(mon, OsdSetNearfullRatio, "osd set-nearfull-ratio", ());
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct OsdInfo {

@@ -1,0 +1,247 @@
+//! Benchmarks: figures against a baseline measured in the same run.
+//!
+//! `bringup`: time from nothing to all OSDs up (with rookery's per-step
+//! breakdown) against a minimal hand-written bootstrap with parallel OSD
+//! mkfs, plus the supervisor's resident memory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use rookery_runtime_local::progress::{ProgressEvent, ProgressKind};
+use rookery_runtime_local::{procs, Layout};
+use serde::Serialize;
+
+use crate::output::bytes;
+use crate::Output;
+
+const HAND_BOOTSTRAP: &str = include_str!("../../../../bench/hand-bootstrap.sh");
+const RSS_TARGET: u64 = 30 << 20;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Bring-up time and supervisor memory, against a hand bootstrap.
+    Bringup(BringupArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BringupArgs {
+    /// OSDs (sparse files) per cluster.
+    #[arg(long, default_value_t = 3)]
+    osds: u32,
+    /// Size of each OSD file in GiB.
+    #[arg(long, default_value_t = 10)]
+    size_gib: u64,
+    /// Where the two throwaway clusters live (deleted afterwards).
+    #[arg(long, default_value = "/var/tmp/rookery-bench")]
+    work_dir: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+}
+
+#[derive(Debug, Serialize)]
+struct BringupResult {
+    osds: u32,
+    baseline_osds_up_secs: f64,
+    rookery_osds_up_secs: f64,
+    /// rookery / baseline; <= 1.0 means rookery is not slower.
+    ratio: f64,
+    rookery_total_secs: f64,
+    steps: Vec<(String, f64)>,
+    supervisor_rss_bytes: u64,
+    supervisor_rss_idle_bytes: u64,
+    rss_target_bytes: u64,
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCommand::Bringup(a) => bringup(a),
+    }
+}
+
+fn bringup(a: BringupArgs) -> anyhow::Result<ExitCode> {
+    let size = a.size_gib << 30;
+    if a.work_dir.exists() {
+        std::fs::remove_dir_all(&a.work_dir)
+            .with_context(|| format!("cannot clear {}", a.work_dir.display()))?;
+    }
+    std::fs::create_dir_all(&a.work_dir)?;
+    let text = a.output == Output::Text;
+    if text {
+        println!(
+            "baseline: hand bootstrap, 1 mon + 1 mgr + {} OSDs ({} GiB files, parallel mkfs)",
+            a.osds, a.size_gib
+        );
+    }
+    let baseline = hand_bootstrap(&a.work_dir.join("hand"), a.osds, size)?;
+    if text {
+        println!("  all OSDs up after {baseline:.2}s");
+        println!("rookery up, same cluster shape");
+    }
+    let dir = a.work_dir.join("rookery");
+    let r = rookery_bringup(&dir, a.osds, a.size_gib);
+    let _ = Command::new(std::env::current_exe()?)
+        .args(["down", "--purge", "--yes-really-destroy-data", "--dir"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .status();
+    let (steps, osds_up, total, rss, rss_idle) = r?;
+    let result = BringupResult {
+        osds: a.osds,
+        baseline_osds_up_secs: baseline,
+        rookery_osds_up_secs: osds_up,
+        ratio: osds_up / baseline,
+        rookery_total_secs: total,
+        steps,
+        supervisor_rss_bytes: rss,
+        supervisor_rss_idle_bytes: rss_idle,
+        rss_target_bytes: RSS_TARGET,
+    };
+    let _ = std::fs::remove_dir_all(&a.work_dir);
+    if text {
+        for (step, secs) in &result.steps {
+            println!("  {step:<28} {secs:6.2}s");
+        }
+        println!();
+        println!("| figure | rookery | baseline | ratio |");
+        println!("|---|---|---|---|");
+        println!(
+            "| all OSDs up | {:.2} s | {:.2} s | {:.2}x |",
+            result.rookery_osds_up_secs, result.baseline_osds_up_secs, result.ratio
+        );
+        println!(
+            "| until HEALTH_OK, modules serving | {:.2} s | | |",
+            result.rookery_total_secs
+        );
+        println!(
+            "| supervisor RSS after up / idle | {} / {} | target <= {} | {:.2}x |",
+            bytes(result.supervisor_rss_bytes),
+            bytes(result.supervisor_rss_idle_bytes),
+            bytes(RSS_TARGET),
+            result.supervisor_rss_idle_bytes as f64 / RSS_TARGET as f64
+        );
+    } else {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port())
+}
+
+/// Runs the baseline script; returns seconds until all OSDs were up. Its
+/// daemons are stopped before returning.
+fn hand_bootstrap(dir: &Path, osds: u32, size: u64) -> anyhow::Result<f64> {
+    std::fs::create_dir_all(dir)?;
+    let script = dir.join("hand-bootstrap.sh");
+    std::fs::write(&script, HAND_BOOTSTRAP)?;
+    let (v2, v1) = (free_port()?, free_port()?);
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(dir)
+        .args([
+            v2.to_string(),
+            v1.to_string(),
+            osds.to_string(),
+            size.to_string(),
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run the baseline script")?;
+    let pids = std::fs::read_to_string(dir.join("pids")).unwrap_or_default();
+    for pid in pids.lines().filter_map(|l| l.trim().parse::<u32>().ok()) {
+        procs::signal(pid, nix::sys::signal::Signal::SIGKILL);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let secs = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("osds_up_secs="))
+        .and_then(|v| v.trim().parse().ok());
+    match secs {
+        Some(s) if out.status.success() => Ok(s),
+        _ => bail!("baseline bootstrap failed ({}): {stdout}", out.status),
+    }
+}
+
+type RookeryFigures = (Vec<(String, f64)>, f64, f64, u64, u64);
+
+fn rookery_bringup(dir: &Path, osds: u32, size_gib: u64) -> anyhow::Result<RookeryFigures> {
+    let spec = dir.with_extension("yaml");
+    std::fs::write(&spec, bench_spec(osds, size_gib)?)?;
+    let started = Instant::now();
+    let status = Command::new(std::env::current_exe()?)
+        .args(["up", "--output", "json", "-f"])
+        .arg(&spec)
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .status()?;
+    let wall = started.elapsed().as_secs_f64();
+    if !status.success() {
+        bail!(
+            "rookery up failed; see {}",
+            dir.join("log/supervisor.log").display()
+        );
+    }
+    let layout = Layout::new(dir);
+    let events: Vec<ProgressEvent> = std::fs::read_to_string(layout.progress())?
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let steps = events
+        .iter()
+        .filter(|e| e.kind == ProgressKind::Done)
+        .map(|e| (format!("{}: {}", e.step, e.msg), e.secs.unwrap_or(0.0)))
+        .collect();
+    let ready = events
+        .iter()
+        .find(|e| e.kind == ProgressKind::Ready)
+        .context("no ready event")?;
+    let osds_up = ready
+        .data
+        .as_ref()
+        .and_then(|d| d["osdsUpAfter"].as_f64().or(d["osds_up_after"].as_f64()))
+        .unwrap_or(wall);
+    let pid = procs::read_pid(&layout.supervisor_pid()).context("no supervisor pid")?;
+    let rss = procs::rss_bytes(pid).unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(10));
+    let rss_idle = procs::rss_bytes(pid).unwrap_or(0);
+    Ok((steps, osds_up, ready.t, rss, rss_idle))
+}
+
+fn bench_spec(osds: u32, size_gib: u64) -> anyhow::Result<String> {
+    Ok(format!(
+        r#"apiVersion: ceph.rook.io/v1
+kind: CephCluster
+metadata:
+  name: bench
+  namespace: rookery
+spec:
+  mon:
+    count: 1
+  mgr:
+    count: 1
+  dashboard:
+    enabled: true
+    ssl: true
+    port: {dash}
+  network:
+    ports:
+      monV2: {v2}
+      monV1: {v1}
+      prometheus: {prom}
+  storage:
+    files:
+      count: {osds}
+      size: {size_gib}Gi
+"#,
+        dash = free_port()?,
+        v2 = free_port()?,
+        v1 = free_port()?,
+        prom = free_port()?,
+    ))
+}

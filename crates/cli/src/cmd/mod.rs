@@ -1,0 +1,4 @@
+pub mod bench;
+pub mod down;
+pub mod status;
+pub mod up;

@@ -1,0 +1,211 @@
+//! `rookery status`: like `ceph -s`, plus the supervisor's view.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use rookery_runtime_local::events::now_secs;
+use rookery_runtime_local::status::{gather, StatusReport};
+
+use crate::output::{age, bytes};
+use crate::{runtime, DirArg, Output};
+
+#[derive(clap::Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+    /// Seconds to wait for the cluster to answer.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
+
+pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let layout = args.dir.layout();
+    let report = runtime()?.block_on(gather(&layout, Duration::from_secs(args.timeout)));
+    if args.output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    // Scripts can tell "down" and "unreachable" from "up" by the exit code.
+    Ok(match (report.running, &report.ceph) {
+        (true, Some(_)) => ExitCode::SUCCESS,
+        (false, _) => ExitCode::from(3),
+        (true, None) => ExitCode::from(4),
+    })
+}
+
+fn render(r: &StatusReport) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let fsid = r.fsid.as_deref().unwrap_or("(none)");
+    let _ = writeln!(o, "  cluster:");
+    let _ = writeln!(o, "    id:      {fsid}");
+    let _ = writeln!(o, "    dir:     {}", r.dir);
+    if r.fsid.is_none() {
+        let _ = writeln!(
+            o,
+            "    state:   no cluster here (rookery up --dir {})",
+            r.dir
+        );
+        return o;
+    }
+    if !r.running {
+        let _ = writeln!(
+            o,
+            "    state:   stopped (rookery up --dir {} resumes it)",
+            r.dir
+        );
+        print_events(&mut o, r);
+        return o;
+    }
+    let Some(c) = &r.ceph else {
+        let _ = writeln!(
+            o,
+            "    state:   supervisor running, but Ceph does not answer: {}",
+            r.ceph_error.as_deref().unwrap_or("unknown error")
+        );
+        print_daemons(&mut o, r);
+        return o;
+    };
+    let _ = writeln!(o, "    health:  {}", c.health);
+    for chk in &c.checks {
+        let _ = writeln!(
+            o,
+            "             {} {}: {}",
+            chk.severity, chk.name, chk.message
+        );
+    }
+    let _ = writeln!(o, "\n  services:");
+    let _ = writeln!(
+        o,
+        "    mon:     {} daemons, quorum {}",
+        c.num_mons,
+        if c.quorum.is_empty() {
+            "(none)".to_string()
+        } else {
+            c.quorum.join(",")
+        }
+    );
+    let mgr = match &c.mgr_active {
+        Some(a) if c.mgr_available => format!("{a}(active), standbys: {}", c.mgr_standbys),
+        Some(a) => format!("{a}(starting), standbys: {}", c.mgr_standbys),
+        None => "no daemons active".to_string(),
+    };
+    let _ = writeln!(o, "    mgr:     {mgr}");
+    let _ = writeln!(
+        o,
+        "    osd:     {} osds: {} up, {} in",
+        c.osds, c.osds_up, c.osds_in
+    );
+    let _ = writeln!(o, "\n  data:");
+    let states: Vec<String> = c
+        .pgs_by_state
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "    pools:   {} pools, {} pgs ({})",
+        c.pools.len(),
+        c.pgs,
+        states.join(", ")
+    );
+    for p in &c.pools {
+        let _ = writeln!(
+            o,
+            "             {:<20} size {} (min {}), {} pgs, {} stored, {} objects, {} available",
+            p.name,
+            p.size,
+            p.min_size,
+            p.pg_num,
+            bytes(p.stored),
+            p.objects,
+            bytes(p.max_avail)
+        );
+    }
+    let pct = if c.raw_total > 0 {
+        c.raw_used as f64 * 100.0 / c.raw_total as f64
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        o,
+        "    raw:     {} used, {} / {} avail ({pct:.1}% used; writes stop at {:.0}%)",
+        bytes(c.raw_used),
+        bytes(c.raw_avail),
+        bytes(c.raw_total),
+        c.full_ratio * 100.0
+    );
+    let _ = writeln!(
+        o,
+        "    usable:  {} for new data at {}x replication",
+        bytes(c.usable_avail),
+        c.pools.first().map(|p| p.size).unwrap_or(1)
+    );
+    if !r.services.is_empty() {
+        let _ = writeln!(o, "\n  endpoints:");
+        for (name, url) in &r.services {
+            let _ = writeln!(o, "    {name:<11} {url}");
+        }
+        if let Some(pw) = &r.dashboard_password_file {
+            let _ = writeln!(o, "    dashboard login: admin / password in {pw}");
+        }
+    }
+    print_daemons(&mut o, r);
+    print_events(&mut o, r);
+    let _ = writeln!(o, "\n  export CEPH_CONF={}", r.conf);
+    o
+}
+
+fn print_daemons(o: &mut String, r: &StatusReport) {
+    use std::fmt::Write as _;
+    let rss = r
+        .supervisor_rss_bytes
+        .map(bytes)
+        .unwrap_or_else(|| "?".into());
+    let _ = writeln!(
+        o,
+        "\n  supervisor: pid {} ({rss} resident)",
+        r.supervisor_pid.unwrap_or(0)
+    );
+    let now = now_secs();
+    for d in &r.daemons {
+        let pid = d
+            .pid
+            .map(|p| format!("pid {p}"))
+            .unwrap_or_else(|| "-".into());
+        let exit = d
+            .last_exit
+            .as_ref()
+            .map(|e| format!(", last exit: {e}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "    {:<8} {:<8} {:<10} up {:<8} restarts {}{exit}",
+            d.name,
+            format!("{:?}", d.state).to_lowercase(),
+            pid,
+            age(now.saturating_sub(d.since)),
+            d.restarts
+        );
+    }
+}
+
+fn print_events(o: &mut String, r: &StatusReport) {
+    use std::fmt::Write as _;
+    if r.events.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n  recent events:");
+    let now = now_secs();
+    for e in &r.events {
+        let _ = writeln!(
+            o,
+            "    {:>8} ago  {}",
+            age(now.saturating_sub(e.time)),
+            e.message
+        );
+    }
+}

@@ -1,0 +1,260 @@
+//! Test clusters brought up by rookery's own local runtime.
+//!
+//! The shared cluster (3 OSDs) is brought up once per test run and shared by
+//! every test process (nextest runs each test in its own process): the first
+//! test to need it runs `rookery up`, the others find it running. Each test
+//! works in its own pool. `scripts/test` stops and purges it after the run,
+//! and purges one left behind by an earlier run before starting.
+//!
+//! Private clusters (1 OSD) are for tests that stop or break their cluster;
+//! they are stopped and purged on drop, even when the test fails.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use rookery_ceph::{ConnectOptions, Rados};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_rookery");
+
+pub fn tmp_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port on loopback")
+}
+
+/// A spec with free loopback ports.
+pub fn spec_yaml(name: &str, osds: u32, pool_size: u32, modules: bool) -> String {
+    let pool = if pool_size == 1 {
+        "  replicated:\n    size: 1\n    requireSafeReplicaSize: false\n".to_string()
+    } else {
+        format!("  replicated:\n    size: {pool_size}\n")
+    };
+    format!(
+        r#"apiVersion: ceph.rook.io/v1
+kind: CephCluster
+metadata:
+  name: {name}
+  namespace: rookery
+spec:
+  mon:
+    count: 1
+  mgr:
+    count: 1
+    modules:
+      - name: prometheus
+        enabled: {modules}
+  dashboard:
+    enabled: {modules}
+    ssl: true
+    port: {dash}
+  network:
+    ports:
+      monV2: {v2}
+      monV1: {v1}
+      prometheus: {prom}
+  storage:
+    files:
+      count: {osds}
+      size: 10Gi
+---
+apiVersion: ceph.rook.io/v1
+kind: CephBlockPool
+metadata:
+  name: rbd
+  namespace: rookery
+spec:
+  failureDomain: osd
+{pool}"#,
+        dash = free_port(),
+        v2 = free_port(),
+        v1 = free_port(),
+        prom = free_port(),
+    )
+}
+
+pub fn rookery(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("cannot run rookery")
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "exit: {}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A cluster directory and what tests need to reach it.
+#[derive(Debug)]
+pub struct TestCluster {
+    pub dir: PathBuf,
+    private: bool,
+}
+
+impl TestCluster {
+    pub fn dir_str(&self) -> &str {
+        self.dir.to_str().expect("utf-8 path")
+    }
+    pub fn conf(&self) -> PathBuf {
+        self.dir.join("ceph.conf")
+    }
+    pub fn keyring(&self) -> PathBuf {
+        self.dir.join("ceph.client.admin.keyring")
+    }
+
+    pub async fn rados(&self) -> Rados {
+        Rados::connect(ConnectOptions {
+            conf: self.conf(),
+            user: "admin".into(),
+            keyring: Some(self.keyring()),
+            timeout: Duration::from_secs(30),
+        })
+        .await
+        .expect("connect to the test cluster")
+    }
+
+    /// `rookery status --output json`.
+    pub fn status(&self) -> serde_json::Value {
+        let o = rookery(&["status", "--output", "json", "--dir", self.dir_str()]);
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)))
+    }
+
+    pub fn supervisor_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("run/supervisor.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The supervisor's published daemon table.
+    pub fn daemons(&self) -> Vec<serde_json::Value> {
+        std::fs::read(self.dir.join("run/daemons.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn daemon_pid(&self, name: &str) -> Option<u32> {
+        self.daemons()
+            .iter()
+            .find(|d| d["name"] == name)
+            .and_then(|d| d["pid"].as_u64())
+            .map(|p| p as u32)
+    }
+
+    /// Waits until `f(status)` holds; panics with the last status otherwise.
+    pub fn wait_status(
+        &self,
+        what: &str,
+        timeout: Duration,
+        f: impl Fn(&serde_json::Value) -> bool,
+    ) -> Duration {
+        let start = Instant::now();
+        loop {
+            let s = self.status();
+            if f(&s) {
+                return start.elapsed();
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out waiting for {what}; last status: {s:#}");
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// Brings up a private 1-OSD cluster, stopped and purged on drop.
+    pub fn private(name: &str) -> Self {
+        let dir = tmp_root().join(format!("rookery-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create test dir");
+        let spec = dir.with_extension("yaml");
+        std::fs::write(&spec, spec_yaml(name, 1, 1, false)).expect("write spec");
+        let c = TestCluster { dir, private: true };
+        let o = rookery(&[
+            "up",
+            "-f",
+            spec.to_str().expect("utf-8"),
+            "--dir",
+            c.dir_str(),
+        ]);
+        assert!(
+            o.status.success(),
+            "private cluster {name} did not come up: {}",
+            text(&o)
+        );
+        c
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        if self.private {
+            let o = rookery(&[
+                "down",
+                "--purge",
+                "--yes-really-destroy-data",
+                "--dir",
+                self.dir_str(),
+            ]);
+            if !o.status.success() {
+                eprintln!("teardown of {} failed: {}", self.dir.display(), text(&o));
+            }
+        }
+    }
+}
+
+/// The cluster shared by all tests of this run (3 OSDs, pool size 3).
+pub fn shared() -> TestCluster {
+    let dir = tmp_root().join("rookery-shared");
+    let lock_path = tmp_root().join("rookery-shared.lock");
+    let lock_file = std::fs::File::create(&lock_path).expect("create lock file");
+    let lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .expect("lock the shared cluster");
+    let mut args = vec!["up".to_string(), "--dir".into(), dir.display().to_string()];
+    if !dir.join("cluster.yaml").exists() {
+        // First run: choose free ports once; later runs resume the stored spec.
+        std::fs::create_dir_all(&dir).expect("create shared dir");
+        let spec = tmp_root().join("rookery-shared.yaml");
+        std::fs::write(&spec, spec_yaml("shared", 3, 3, true)).expect("write spec");
+        args.push("-f".into());
+        args.push(spec.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = rookery(&args);
+    drop(lock);
+    assert!(
+        o.status.success(),
+        "shared cluster did not come up: {}",
+        text(&o)
+    );
+    TestCluster {
+        dir,
+        private: false,
+    }
+}
+
+/// A random name for a test's own pool.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+pub fn path_exists(p: &Path) -> bool {
+    p.exists()
+}

@@ -1,0 +1,267 @@
+//! The local runtime against real Ceph daemons: bring-up, health, services,
+//! supervision, idempotent `up`, and `down`/`up` keeping data.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use common::{rookery, text, TestCluster};
+
+fn http_get(url: &str) -> String {
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut s = std::net::TcpStream::connect(host).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(s, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body
+}
+
+#[test]
+fn bring_up_reaches_health_ok_with_all_osds_up_and_in() {
+    let c = common::shared();
+    c.wait_status("HEALTH_OK", Duration::from_secs(120), |s| {
+        s["ceph"]["health"] == "HEALTH_OK"
+    });
+    let s = c.status();
+    let ceph = &s["ceph"];
+    assert_eq!(s["running"], true);
+    assert_eq!(ceph["osds"], 3);
+    assert_eq!(ceph["osds_up"], 3);
+    assert_eq!(ceph["osds_in"], 3);
+    assert_eq!(ceph["quorum"], serde_json::json!(["a"]));
+    assert_eq!(ceph["mgr_available"], true);
+    let rbd = ceph["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "rbd")
+        .unwrap_or_else(|| panic!("no rbd pool: {s:#}"));
+    assert_eq!(rbd["size"], 3);
+    assert_eq!(rbd["min_size"], 2);
+    // 3 x 10 GiB of raw space, and a usable figure below raw / 3.
+    let raw = ceph["raw_total"].as_u64().unwrap();
+    assert!((29 << 30..=31 << 30).contains(&raw), "raw {raw}");
+    let usable = ceph["usable_avail"].as_u64().unwrap();
+    assert!(usable > 0 && usable < raw / 3, "usable {usable}");
+}
+
+#[test]
+fn mgr_modules_serve_on_loopback_with_a_private_dashboard_password() {
+    let c = common::shared();
+    let s = c.status();
+    let services = &s["services"];
+    let prom = services["prometheus"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{s:#}"));
+    assert!(prom.starts_with("http://127.0.0.1:"), "{prom}");
+    let metrics = http_get(&format!("{}metrics", prom));
+    assert!(
+        metrics.contains("ceph_health_status"),
+        "{}",
+        &metrics[..metrics.len().min(500)]
+    );
+    let dash = services["dashboard"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{s:#}"));
+    assert!(dash.starts_with("https://127.0.0.1:"), "{dash}");
+    let hostport = dash.trim_start_matches("https://").trim_end_matches('/');
+    std::net::TcpStream::connect(hostport).expect("dashboard port accepts connections");
+    let pw = c.dir.join("dashboard-password");
+    let mode = std::fs::metadata(&pw).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(std::fs::read_to_string(&pw).unwrap().len() >= 12);
+}
+
+#[test]
+fn supervisor_restarts_a_killed_osd_and_mgr() {
+    let c = common::shared();
+    c.wait_status("all OSDs up", Duration::from_secs(120), |s| {
+        s["ceph"]["osds_up"] == 3
+    });
+    for daemon in ["osd.1", "mgr.a"] {
+        let before = c
+            .daemon_pid(daemon)
+            .unwrap_or_else(|| panic!("{daemon} not supervised: {:?}", c.daemons()));
+        let restarts = |c: &TestCluster| {
+            c.daemons()
+                .iter()
+                .find(|d| d["name"] == daemon)
+                .and_then(|d| d["restarts"].as_u64())
+                .unwrap_or(0)
+        };
+        let restarts_before = restarts(&c);
+        let start = Instant::now();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(before as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        // A new process...
+        loop {
+            if let Some(pid) = c.daemon_pid(daemon) {
+                if pid != before {
+                    break;
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{daemon} not restarted: {:?}",
+                c.daemons()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let restarted = start.elapsed();
+        assert_eq!(restarts(&c), restarts_before + 1);
+        // ...that rejoins the cluster.
+        let rejoined = if daemon.starts_with("osd") {
+            c.wait_status("osd.1 back up", Duration::from_secs(120), |s| {
+                s["ceph"]["osds_up"] == 3
+            })
+        } else {
+            c.wait_status("mgr back", Duration::from_secs(120), |s| {
+                s["ceph"]["mgr_available"] == true
+            })
+        };
+        eprintln!(
+            "{daemon}: restarted after {restarted:?}, rejoined after {:?}",
+            start.elapsed().max(rejoined)
+        );
+    }
+    let s = c.status();
+    let events = s["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["daemon"] == "osd.1" && e["message"].as_str().unwrap().contains("SIGKILL")),
+        "no restart event: {events:?}"
+    );
+}
+
+#[test]
+fn second_up_on_a_running_cluster_is_a_no_op() {
+    let c = common::shared();
+    let pid = c.supervisor_pid().unwrap();
+    let fsid = std::fs::read_to_string(c.dir.join("fsid")).unwrap();
+    let o = rookery(&["up", "--dir", c.dir_str()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("already running"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(c.supervisor_pid(), Some(pid));
+    assert_eq!(std::fs::read_to_string(c.dir.join("fsid")).unwrap(), fsid);
+}
+
+#[test]
+fn purge_without_confirmation_is_refused_and_keeps_the_cluster() {
+    let c = common::shared();
+    let o = rookery(&["down", "--purge", "--dir", c.dir_str()]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--yes-really-destroy-data"),
+        "{}",
+        text(&o)
+    );
+    assert!(c.dir.join("fsid").exists());
+    assert_eq!(c.status()["running"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn down_then_up_keeps_the_fsid_and_the_data() {
+    let c = TestCluster::private("downup");
+    let fsid = std::fs::read_to_string(c.dir.join("fsid")).unwrap();
+    {
+        let rados = c.rados().await;
+        let io = rados.ioctx("rbd", None).await.unwrap();
+        io.write_full("survivor", b"written before down")
+            .await
+            .unwrap();
+    }
+    let o = rookery(&["down", "--dir", c.dir_str()]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Nothing of the cluster is left running.
+    assert_eq!(c.status()["running"], false);
+    for d in ["mon.a", "mgr.a", "osd.0"] {
+        assert!(
+            !c.dir.join(format!("run/{d}.pid")).exists(),
+            "{d} pid file left"
+        );
+    }
+    let o = rookery(&["up", "--dir", c.dir_str()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(c.dir.join("fsid")).unwrap(), fsid);
+    let rados = c.rados().await;
+    assert_eq!(rados.fsid(), fsid.trim());
+    let io = rados.ioctx("rbd", None).await.unwrap();
+    assert_eq!(io.read("survivor").await.unwrap(), b"written before down");
+}
+
+#[test]
+fn bad_spec_is_rejected_before_anything_is_created() {
+    let dir = common::tmp_root().join(format!("rookery-badspec-{}", std::process::id()));
+    let spec = dir.with_extension("yaml");
+    std::fs::write(
+        &spec,
+        "apiVersion: ceph.rook.io/v1\nkind: CephCluster\nmetadata:\n  name: bad\nspec:\n  mon:\n    count: 2\n  storage:\n    files:\n      count: 1\n      size: 1Gi\n",
+    )
+    .unwrap();
+    let o = rookery(&[
+        "up",
+        "-f",
+        spec.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("spec.mon.count"), "{}", text(&o));
+    assert!(err.contains("spec.storage.files.size"), "{}", text(&o));
+    assert!(
+        !dir.join("fsid").exists(),
+        "a cluster was created from a bad spec"
+    );
+}
+
+#[test]
+fn port_in_use_is_a_clear_error_and_nothing_keeps_running() {
+    let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let dir = common::tmp_root().join(format!("rookery-busyport-{}", std::process::id()));
+    let spec = dir.with_extension("yaml");
+    let yaml = common::spec_yaml("busy", 1, 1, false);
+    let yaml = yaml
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("monV2:") {
+                format!("      monV2: {port}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&spec, yaml).unwrap();
+    let o = rookery(&[
+        "up",
+        "-f",
+        spec.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains(&format!("port {port} (mon.a msgr2)")), "{out}");
+    assert!(out.contains("spec.network.ports.monV2"), "{out}");
+    // The supervisor gave up and left nothing behind.
+    std::thread::sleep(Duration::from_millis(500));
+    let status = rookery(&["status", "--output", "json", "--dir", dir.to_str().unwrap()]);
+    let s: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(s["running"], false, "{s:#}");
+    drop(busy);
+    let _ = std::fs::remove_dir_all(&dir);
+}

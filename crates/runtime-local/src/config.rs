@@ -1,0 +1,151 @@
+//! The cluster's `ceph.conf`: one file for the daemons and for the stock
+//! `ceph`/`rbd` tools (`export CEPH_CONF=...`). Rendered from the desired
+//! cluster every `up`, so it always matches the spec.
+
+use std::fmt::Write as _;
+
+use rookery_core::desired::min_size;
+use rookery_core::naming::letter_id;
+use rookery_core::DesiredCluster;
+
+use crate::layout::Layout;
+
+/// Loopback only: servers never bind a public address here.
+pub const ADDR: &str = "127.0.0.1";
+
+/// The msgr v2 and v1 ports of the `index`th mon (each mon on this host
+/// needs its own pair).
+pub fn mon_ports(desired: &DesiredCluster, index: u32) -> (u16, u16) {
+    let i = index as u16;
+    (desired.ports.mon_v2 + i, desired.ports.mon_v1 + i)
+}
+
+/// `[v2:127.0.0.1:3300,v1:127.0.0.1:6789]` for one mon: kernel clients need
+/// the v1 address too.
+pub fn mon_addrv(desired: &DesiredCluster, index: u32) -> String {
+    let (v2, v1) = mon_ports(desired, index);
+    format!("[v2:{ADDR}:{v2},v1:{ADDR}:{v1}]")
+}
+
+pub fn render(desired: &DesiredCluster, fsid: &str, layout: &Layout) -> String {
+    let root = layout.root().display();
+    let mon_host: Vec<String> = (0..desired.mons).map(|i| mon_addrv(desired, i)).collect();
+    let size = desired.default_pool_size;
+    let mut c = String::new();
+    let _ = writeln!(
+        c,
+        "# Written by rookery on every `up`; edits are overwritten."
+    );
+    let _ = writeln!(c, "[global]");
+    let _ = writeln!(c, "fsid = {fsid}");
+    let _ = writeln!(c, "mon_host = {}", mon_host.join(","));
+    for key in [
+        "auth_cluster_required",
+        "auth_service_required",
+        "auth_client_required",
+    ] {
+        let _ = writeln!(c, "{key} = cephx");
+    }
+    let lines = [
+        "auth_allow_insecure_global_id_reclaim = false".to_string(),
+        "ms_bind_msgr1 = true".to_string(),
+        "ms_bind_msgr2 = true".to_string(),
+        format!("run_dir = {root}/run"),
+        format!("admin_socket = {root}/run/$name.asok"),
+        format!("log_file = {root}/log/$name.log"),
+        format!("crash_dir = {root}/crash"),
+        format!("exporter_sock_dir = {root}/run"),
+        // One host: replicas go to different OSDs, not different hosts.
+        "osd_crush_chooseleaf_type = 0".to_string(),
+        format!("osd_pool_default_size = {size}"),
+        format!("osd_pool_default_min_size = {}", min_size(size)),
+        format!("mon_allow_pool_size_one = {}", size == 1),
+        format!("mon_warn_on_pool_no_redundancy = {}", size > 1),
+        "mon_allow_pool_delete = true".to_string(),
+        // Read when the first OSD map is made; `up` also sets them on the
+        // running cluster so a changed spec takes effect.
+        format!("mon_osd_full_ratio = {}", desired.ratios.full),
+        format!(
+            "mon_osd_backfillfull_ratio = {}",
+            desired.ratios.backfillfull
+        ),
+        format!("mon_osd_nearfull_ratio = {}", desired.ratios.nearfull),
+        // The mon's store shares the host's disk: warn when that disk is
+        // really short, not at Ceph's 30% (a normal state of a dev machine).
+        "mon_data_avail_warn = 10".to_string(),
+        "mon_data_avail_crit = 3".to_string(),
+    ];
+    for l in lines {
+        let _ = writeln!(c, "{l}");
+    }
+
+    let _ = writeln!(c, "\n[mon]");
+    let _ = writeln!(c, "mon_data = {root}/mon/$id");
+    let _ = writeln!(c, "keyring = {root}/mon/$id/keyring");
+    for i in 0..desired.mons {
+        let _ = writeln!(c, "\n[mon.{}]", letter_id(i));
+        let _ = writeln!(c, "public_addrv = {}", mon_addrv(desired, i));
+    }
+
+    let _ = writeln!(c, "\n[mgr]");
+    let _ = writeln!(c, "mgr_data = {root}/mgr/$id");
+    let _ = writeln!(c, "keyring = {root}/mgr/$id/keyring");
+
+    let _ = writeln!(c, "\n[osd]");
+    let _ = writeln!(c, "osd_data = {root}/osd/$id");
+    let _ = writeln!(c, "keyring = {root}/osd/$id/keyring");
+    let _ = writeln!(c, "osd_objectstore = bluestore");
+    let _ = writeln!(c, "bluestore_block_create = true");
+    // Small hosts: Ceph's 4 GiB default per OSD would overcommit memory.
+    let _ = writeln!(c, "osd_memory_target = 1073741824");
+
+    let _ = writeln!(c, "\n[client.admin]");
+    let _ = writeln!(c, "keyring = {}", layout.admin_keyring().display());
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rookery_core::{DesiredPool, OsdBacking, Ports};
+
+    fn desired(mons: u32) -> DesiredCluster {
+        DesiredCluster {
+            name: "t".into(),
+            mons,
+            mgrs: 1,
+            osds: vec![OsdBacking::File { size: 10 << 30 }; 3],
+            pools: vec![DesiredPool {
+                name: "rbd".into(),
+                size: 3,
+                min_size: 2,
+                pg_num: 16,
+                application: "rbd".into(),
+            }],
+            mgr_modules: vec![],
+            dashboard_ssl: true,
+            ports: Ports {
+                mon_v2: 3300,
+                mon_v1: 6789,
+                prometheus: 9283,
+                dashboard: 8443,
+            },
+            default_pool_size: 3,
+            ratios: Default::default(),
+        }
+    }
+
+    #[test]
+    fn every_mon_gets_its_own_v2_and_v1_address() {
+        let conf = render(&desired(3), "f00", &Layout::new("/c"));
+        assert!(conf.contains(
+            "mon_host = [v2:127.0.0.1:3300,v1:127.0.0.1:6789],[v2:127.0.0.1:3301,v1:127.0.0.1:6790],[v2:127.0.0.1:3302,v1:127.0.0.1:6791]"
+        ));
+        assert!(conf.contains("[mon.c]\npublic_addrv = [v2:127.0.0.1:3302,v1:127.0.0.1:6791]"));
+        assert!(conf.contains("fsid = f00"));
+        assert!(conf.contains("keyring = /c/ceph.client.admin.keyring"));
+        assert!(conf.contains("mon_osd_full_ratio = 0.85"));
+        assert!(conf.contains("osd_pool_default_min_size = 2"));
+        assert!(conf.contains("mon_allow_pool_size_one = false"));
+    }
+}

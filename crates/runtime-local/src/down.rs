@@ -1,0 +1,141 @@
+//! `rookery down`: stop the supervisor (which stops its daemons in order),
+//! then make sure no daemon of this cluster is left, by pid file.
+//! `--purge` deletes the cluster directory, and only a cluster directory.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::ceph_ops::Admin;
+use crate::daemons::Kind;
+use crate::error::{Error, IoContext, Result};
+use crate::layout::Layout;
+use crate::lock;
+use crate::procs;
+
+/// What `down` did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DownReport {
+    pub supervisor_stopped: Option<u32>,
+    /// Daemons found running without a supervisor and stopped.
+    pub strays_stopped: Vec<String>,
+    pub purged: bool,
+}
+
+/// True if the directory holds a rookery cluster (an fsid written by us).
+pub fn is_cluster_dir(layout: &Layout) -> bool {
+    layout.fsid().is_file() && layout.conf().is_file()
+}
+
+pub async fn down(layout: &Layout, purge: bool, confirmed: bool) -> Result<DownReport> {
+    let root = layout.root().display().to_string();
+    if purge && !confirmed {
+        return Err(Error::Refused(format!(
+            "refusing to delete the cluster at {root} and all its data without --yes-really-destroy-data"
+        )));
+    }
+    if !is_cluster_dir(layout) {
+        if purge && layout.root().exists() {
+            return Err(Error::Refused(format!(
+                "{root} does not look like a rookery cluster (no fsid and ceph.conf); not deleting it"
+            )));
+        }
+        return Err(Error::Refused(format!(
+            "there is no rookery cluster at {root}; pass --dir to name its directory"
+        )));
+    }
+    let mut report = DownReport::default();
+    if let Some(pid) = lock::running_supervisor(layout) {
+        if !purge {
+            // A planned stop must not mark OSDs out and start rebalancing.
+            if let Ok(admin) = Admin::connect(layout, Duration::from_secs(5)).await {
+                let _ = admin.set_flag("noout").await;
+            }
+        }
+        stop_supervisor(layout, pid).await;
+        report.supervisor_stopped = Some(pid);
+    }
+    report.strays_stopped = stop_strays(layout).await;
+    if purge {
+        std::fs::remove_dir_all(layout.root()).ctx("cannot delete", layout.root())?;
+        report.purged = true;
+    }
+    Ok(report)
+}
+
+async fn stop_supervisor(layout: &Layout, pid: u32) {
+    procs::signal(pid, Signal::SIGTERM);
+    // The supervisor stops its daemons with a 30 s grace period each batch.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    while lock::running_supervisor(layout).is_some() {
+        if Instant::now() > deadline {
+            tracing::warn!(pid, "supervisor did not stop; killing it");
+            procs::signal(pid, Signal::SIGKILL);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Stops daemons whose pid files point at live processes of this cluster
+/// (left by a supervisor that was killed).
+pub async fn stop_strays(layout: &Layout) -> Vec<String> {
+    let marker = layout.conf().display().to_string();
+    let mut stopped = Vec::new();
+    let entries = std::fs::read_dir(layout.run_dir())
+        .into_iter()
+        .flatten()
+        .flatten();
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(daemon) = name.strip_suffix(".pid") else {
+            continue;
+        };
+        let program = match daemon.split('.').next() {
+            Some("mon") => Kind::Mon.program(),
+            Some("mgr") => Kind::Mgr.program(),
+            Some("osd") => Kind::Osd.program(),
+            _ => continue,
+        };
+        let Some(pid) = procs::read_pid(&e.path()) else {
+            continue;
+        };
+        if procs::is_ours(pid, program, &marker) {
+            terminate(pid).await;
+            stopped.push(daemon.to_string());
+        }
+        let _ = std::fs::remove_file(e.path());
+    }
+    stopped
+}
+
+async fn terminate(pid: u32) {
+    procs::signal(pid, Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while procs::alive(pid) {
+        if Instant::now() > deadline {
+            procs::signal(pid, Signal::SIGKILL);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn purge_needs_confirmation_and_a_cluster_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("precious"), b"x").unwrap();
+        let layout = Layout::new(dir.path());
+        let err = down(&layout, true, false).await.unwrap_err().to_string();
+        assert!(err.contains("--yes-really-destroy-data"), "{err}");
+        let err = down(&layout, true, true).await.unwrap_err().to_string();
+        assert!(
+            err.contains("does not look like a rookery cluster"),
+            "{err}"
+        );
+        assert!(dir.path().join("precious").exists());
+    }
+}

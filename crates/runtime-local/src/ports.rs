@@ -1,0 +1,89 @@
+//! Port checks before anything starts, so a busy port is a clear error
+//! instead of a daemon crash-looping in the background.
+
+use std::net::TcpListener;
+
+use rookery_core::DesiredCluster;
+
+use crate::config::{mon_ports, ADDR};
+use crate::error::{Error, Result};
+
+/// A port a daemon will bind, and the spec field that chooses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortUse {
+    pub port: u16,
+    pub what: String,
+    pub field: &'static str,
+}
+
+/// The ports of mon `index` (v2 and v1).
+pub fn mon(desired: &DesiredCluster, index: u32, id: &str) -> Vec<PortUse> {
+    let (v2, v1) = mon_ports(desired, index);
+    vec![
+        PortUse {
+            port: v2,
+            what: format!("mon.{id} msgr2"),
+            field: "spec.network.ports.monV2",
+        },
+        PortUse {
+            port: v1,
+            what: format!("mon.{id} msgr1"),
+            field: "spec.network.ports.monV1",
+        },
+    ]
+}
+
+/// The ports the active mgr's modules will bind.
+pub fn mgr_modules(desired: &DesiredCluster) -> Vec<PortUse> {
+    let mut out = Vec::new();
+    if desired.dashboard_enabled() {
+        out.push(PortUse {
+            port: desired.ports.dashboard,
+            what: "mgr dashboard".into(),
+            field: "spec.dashboard.port",
+        });
+    }
+    if desired.prometheus_enabled() {
+        out.push(PortUse {
+            port: desired.ports.prometheus,
+            what: "mgr prometheus".into(),
+            field: "spec.network.ports.prometheus",
+        });
+    }
+    out
+}
+
+/// Fails with the first port that cannot be bound on loopback.
+pub fn check_free(uses: &[PortUse]) -> Result<()> {
+    for u in uses {
+        if TcpListener::bind((ADDR, u.port)).is_err() {
+            return Err(Error::PortInUse {
+                port: u.port,
+                what: u.what.clone(),
+                field: u.field,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_port_is_named_with_its_spec_field() {
+        let busy = TcpListener::bind((ADDR, 0)).unwrap();
+        let port = busy.local_addr().unwrap().port();
+        let err = check_free(&[PortUse {
+            port,
+            what: "mon.a msgr2".into(),
+            field: "spec.network.ports.monV2",
+        }])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(&format!("port {port} (mon.a msgr2)")), "{err}");
+        assert!(err.contains("spec.network.ports.monV2"), "{err}");
+        drop(busy);
+    }
+}

@@ -1,0 +1,85 @@
+//! Process identity checks by /proc, so a stale pid file never makes us
+//! signal or adopt an unrelated process that reused the pid.
+
+use std::path::Path;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// The process's argv, or None if it is gone (or a zombie).
+pub fn cmdline(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The state is the first field after the parenthesised command name.
+    let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(
+        raw.split(|b| *b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect(),
+    )
+}
+
+/// True if `pid` is alive and runs `program` with `marker` among its args
+/// (for daemons: the cluster's ceph.conf path).
+pub fn is_ours(pid: u32, program: &str, marker: &str) -> bool {
+    match cmdline(pid) {
+        Some(args) => {
+            args.first()
+                .map(|a| Path::new(a).file_name() == Path::new(program).file_name())
+                .unwrap_or(false)
+                && args.iter().any(|a| a == marker)
+        }
+        None => false,
+    }
+}
+
+pub fn alive(pid: u32) -> bool {
+    cmdline(pid).is_some()
+}
+
+/// Reads a pid file; None if missing or garbled.
+pub fn read_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+pub fn signal(pid: u32, sig: Signal) -> bool {
+    i32::try_from(pid)
+        .map(|p| kill(Pid::from_raw(p), sig).is_ok())
+        .unwrap_or(false)
+}
+
+/// Resident memory of a process in bytes (VmRSS).
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_is_visible_and_matched_by_marker() {
+        let me = std::process::id();
+        let args = cmdline(me).unwrap();
+        assert!(!args.is_empty());
+        let program = args[0].clone();
+        assert!(is_ours(me, &program, &args[0]));
+        assert!(!is_ours(me, &program, "--no-such-marker"));
+        assert!(!is_ours(me, "ceph-osd", &args[0]));
+        assert!(rss_bytes(me).unwrap() > 0);
+    }
+
+    #[test]
+    fn missing_process_is_not_alive() {
+        // Pids above pid_max never exist.
+        assert!(!alive(u32::MAX - 1));
+        assert!(cmdline(u32::MAX - 1).is_none());
+    }
+}

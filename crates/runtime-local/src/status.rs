@@ -1,0 +1,80 @@
+//! `rookery status`: the cluster as Ceph reports it (health, quorum, mgr,
+//! OSDs, pools, capacity) plus what only the supervisor knows (daemon pids
+//! and restarts, recent events). Works without Ceph when the cluster is down.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::ceph_ops::{Admin, CephReport};
+use crate::events::{Event, EventLog};
+use crate::layout::Layout;
+use crate::lock;
+use crate::procs;
+use crate::supervisor::DaemonStatus;
+
+/// Everything `status` shows; `--output json` prints it as is.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub dir: String,
+    pub conf: String,
+    pub fsid: Option<String>,
+    /// The supervisor is running.
+    pub running: bool,
+    pub supervisor_pid: Option<u32>,
+    pub supervisor_rss_bytes: Option<u64>,
+    /// From Ceph; None when the cluster is stopped or unreachable.
+    pub ceph: Option<CephReport>,
+    /// Why `ceph` is missing, when the supervisor runs.
+    pub ceph_error: Option<String>,
+    pub services: BTreeMap<String, String>,
+    pub dashboard_password_file: Option<String>,
+    pub daemons: Vec<DaemonStatus>,
+    pub events: Vec<Event>,
+}
+
+pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
+    let supervisor_pid = lock::running_supervisor(layout);
+    let running = supervisor_pid.is_some();
+    let (ceph, ceph_error) = if running {
+        match Admin::connect(layout, timeout).await {
+            Ok(admin) => match admin.report().await {
+                Ok(r) => (Some(r), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+            Err(e) => (None, Some(e.to_string())),
+        }
+    } else {
+        (None, None)
+    };
+    let services = ceph
+        .as_ref()
+        .map(|c| c.services.clone())
+        .unwrap_or_default();
+    let daemons: Vec<DaemonStatus> = if running {
+        std::fs::read(layout.daemons_state())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let pw = layout.dashboard_password();
+    StatusReport {
+        dir: layout.root().display().to_string(),
+        conf: layout.conf().display().to_string(),
+        fsid: std::fs::read_to_string(layout.fsid())
+            .ok()
+            .map(|s| s.trim().to_string()),
+        running,
+        supervisor_pid,
+        supervisor_rss_bytes: supervisor_pid.and_then(procs::rss_bytes),
+        ceph,
+        ceph_error,
+        services,
+        dashboard_password_file: pw.exists().then(|| pw.display().to_string()),
+        daemons,
+        events: EventLog::new(layout.events()).tail(8),
+    }
+}

@@ -1,0 +1,311 @@
+//! `rookery up`: from a spec to a running, healthy cluster — or from an
+//! existing cluster directory back to running. Every step is idempotent;
+//! `core::plan_daemons` decides what must be created and what only started.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rookery_core::{evaluate, plan_daemons, DaemonPlan, DesiredCluster, ObservedDaemons};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+
+use crate::ceph_ops::Admin;
+use crate::config;
+use crate::daemons::{self, Kind};
+use crate::error::{Error, IoContext, Result};
+use crate::events::EventLog;
+use crate::layout::{write_atomic, Layout};
+use crate::progress::Progress;
+use crate::supervisor::Supervisor;
+use crate::{mgr, mon, osd, ports};
+
+/// What `up` reports when the cluster is up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpSummary {
+    pub fsid: String,
+    pub conf: String,
+    pub mons: u32,
+    pub osds: u32,
+    pub health: String,
+    /// Health checks still open (expected warnings), in words.
+    pub remaining: Vec<String>,
+    pub services: BTreeMap<String, String>,
+    /// Seconds from start until all OSDs were up.
+    pub osds_up_after: f64,
+    pub total_secs: f64,
+}
+
+/// Brings the cluster to running. Daemons are started through `sup`, which
+/// keeps them running after this returns.
+pub async fn bring_up(
+    layout: &Layout,
+    desired: &DesiredCluster,
+    sup: &Supervisor,
+    events: &EventLog,
+    progress: &Progress,
+    timeout: Duration,
+) -> Result<UpSummary> {
+    for kind in [Kind::Mon, Kind::Mgr, Kind::Osd] {
+        if !daemons::installed(kind.program()) {
+            return Err(Error::Refused(format!(
+                "{} is not installed; install Ceph first (apt-get install ceph ceph-mgr-dashboard)",
+                kind.program()
+            )));
+        }
+    }
+    let deadline = Instant::now() + timeout;
+    let observed = ObservedDaemons {
+        mons: mon::existing(layout),
+        mgrs: mgr::existing(layout),
+        osd_slots: osd::observed_slots(layout),
+    };
+    let plan = plan_daemons(desired, &observed);
+    for w in &plan.warnings {
+        progress.warn("spec", w.clone());
+    }
+    // Before anything is created: a busy port must not leave a half-made
+    // cluster behind.
+    check_ports(layout, desired, sup, &plan)?;
+    let fsid = ensure_identity(layout, desired)?;
+    if plan.bootstrap {
+        events.record("bootstrap", None, format!("new cluster {fsid}"));
+    }
+
+    // Mons first: nothing else can join without them.
+    let step = progress.step("mon", format!("starting {}", plan.start_mons.join(", ")));
+    for id in &plan.create_mons {
+        mon::create(layout, id).await?;
+    }
+    for id in &plan.start_mons {
+        sup.start(daemons::spec(layout, Kind::Mon, id));
+    }
+    let admin = Admin::connect_until(layout, deadline).await?;
+    wait_for(&admin, deadline, "mon quorum", |s| {
+        (s.mons_in_quorum as usize >= plan.start_mons.len())
+            .then_some(())
+            .ok_or(format!(
+                "{} of {} mons in quorum",
+                s.mons_in_quorum,
+                plan.start_mons.len()
+            ))
+    })
+    .await?;
+    step.done(format!("quorum of {}", plan.start_mons.len()));
+
+    let step = progress.step("mgr", format!("starting {}", plan.start_mgrs.join(", ")));
+    for id in &plan.create_mgrs {
+        mgr::create(layout, &admin, id).await?;
+    }
+    mgr::configure_modules(&admin, desired).await?;
+    for id in &plan.start_mgrs {
+        sup.start(daemons::spec(layout, Kind::Mgr, id));
+    }
+    step.done("started");
+
+    start_osds(layout, &admin, sup, events, progress, &plan).await?;
+    let osd_total = (plan.start_osds.len() + plan.create_osds.len()) as u32;
+    let step = progress.step("osd", format!("waiting for {osd_total} OSDs up and in"));
+    // `down` sets noout so a clean stop does not mark OSDs out; undo it.
+    admin.unset_flag("noout").await?;
+    admin.set_full_ratios(&desired.ratios).await?;
+    wait_for(&admin, deadline, "OSDs up and in", |s| {
+        (s.osds_up >= osd_total && s.osds_in >= osd_total)
+            .then_some(())
+            .ok_or(format!(
+                "{}/{} up, {}/{} in",
+                s.osds_up, osd_total, s.osds_in, osd_total
+            ))
+    })
+    .await?;
+    let osds_up_after = progress.elapsed();
+    step.done(format!("{osd_total} up, {osd_total} in"));
+
+    let step = progress.step("pools", "ensuring pools");
+    let mut created = Vec::new();
+    for pool in &desired.pools {
+        if admin.ensure_pool(pool).await? {
+            created.push(pool.name.clone());
+            events.record("pool-created", None, format!("pool {} created", pool.name));
+        }
+    }
+    step.done(if created.is_empty() {
+        "all present".to_string()
+    } else {
+        format!("created {}", created.join(", "))
+    });
+
+    let services = mgr::enable_modules(
+        layout,
+        &admin,
+        desired,
+        progress,
+        deadline.saturating_duration_since(Instant::now()),
+    )
+    .await?;
+
+    let step = progress.step("health", "waiting for all PGs active+clean and HEALTH_OK");
+    let mons = plan.start_mons.len() as u32;
+    let ready = wait_for(&admin, deadline, "the cluster to become available", |s| {
+        let r = evaluate(s, mons, osd_total);
+        r.available
+            .then_some(r.clone())
+            .ok_or(r.waiting_for.join("; "))
+    })
+    .await?;
+    // Available now; give health a short while to settle to OK.
+    let settle = Instant::now()
+        + Duration::from_secs(30).min(deadline.saturating_duration_since(Instant::now()));
+    let final_state = match wait_for(&admin, settle, "HEALTH_OK", |s| {
+        let r = evaluate(s, mons, osd_total);
+        r.healthy
+            .then_some(r.clone())
+            .ok_or(r.waiting_for.join("; "))
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => evaluate(&admin.snapshot().await?, mons, osd_total),
+    };
+    let _ = ready;
+    let snap = admin.snapshot().await?;
+    step.done(snap.health.clone());
+    for w in &final_state.waiting_for {
+        progress.warn("health", w.clone());
+    }
+    events.record("up", None, format!("cluster up: {}", snap.health));
+    Ok(UpSummary {
+        fsid,
+        conf: layout.conf().display().to_string(),
+        mons,
+        osds: osd_total,
+        health: snap.health,
+        remaining: final_state.waiting_for,
+        services,
+        osds_up_after,
+        total_secs: progress.elapsed(),
+    })
+}
+
+/// fsid, ceph.conf and bootstrap keys: made once, the conf rewritten each
+/// time from the spec.
+fn ensure_identity(layout: &Layout, desired: &DesiredCluster) -> Result<String> {
+    layout
+        .create_dirs()
+        .ctx("cannot create cluster directory", layout.root())?;
+    let fsid = match std::fs::read_to_string(layout.fsid()) {
+        Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => {
+            let fsid = uuid::Uuid::new_v4().to_string();
+            write_atomic(&layout.fsid(), format!("{fsid}\n").as_bytes(), 0o644)
+                .ctx("cannot write", layout.fsid())?;
+            fsid
+        }
+    };
+    let conf = config::render(desired, &fsid, layout);
+    write_atomic(&layout.conf(), conf.as_bytes(), 0o644).ctx("cannot write", layout.conf())?;
+    mon::ensure_bootstrap_keys(layout)?;
+    Ok(fsid)
+}
+
+/// Busy ports are an error up front — except those of daemons a previous
+/// supervisor left running, which will be adopted.
+fn check_ports(
+    layout: &Layout,
+    desired: &DesiredCluster,
+    sup: &Supervisor,
+    plan: &DaemonPlan,
+) -> Result<()> {
+    let mut uses = Vec::new();
+    for (i, id) in plan.start_mons.iter().enumerate() {
+        let spec = daemons::spec(layout, Kind::Mon, id);
+        if sup.adoptable(&spec).is_none() && !sup.is_supervised(&spec.name) {
+            uses.extend(ports::mon(desired, i as u32, id));
+        }
+    }
+    let mgr_running = plan.start_mgrs.iter().any(|id| {
+        let spec = daemons::spec(layout, Kind::Mgr, id);
+        sup.adoptable(&spec).is_some() || sup.is_supervised(&spec.name)
+    });
+    if !mgr_running {
+        uses.extend(ports::mgr_modules(desired));
+    }
+    ports::check_free(&uses)
+}
+
+/// Starts existing OSDs and creates new ones in parallel (mkfs is the slow
+/// part of a bring-up; it runs concurrently for every new OSD).
+async fn start_osds(
+    layout: &Layout,
+    admin: &Admin,
+    sup: &Supervisor,
+    events: &EventLog,
+    progress: &Progress,
+    plan: &DaemonPlan,
+) -> Result<()> {
+    for id in &plan.start_osds {
+        sup.start(daemons::spec(layout, Kind::Osd, &id.to_string()));
+    }
+    if plan.create_osds.is_empty() {
+        return Ok(());
+    }
+    let step = progress.step(
+        "osd",
+        format!("creating {} OSD(s) in parallel", plan.create_osds.len()),
+    );
+    let mut tasks = JoinSet::new();
+    for create in plan.create_osds.clone() {
+        let (layout, admin, progress) = (layout.clone(), admin.clone(), progress.clone());
+        tasks.spawn(async move { osd::create(&layout, &admin, &create, &progress).await });
+    }
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(id)) => {
+                events.record(
+                    "osd-created",
+                    Some(&format!("osd.{id}")),
+                    format!("osd.{id} created"),
+                );
+                sup.start(daemons::spec(layout, Kind::Osd, &id.to_string()));
+            }
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(e) => {
+                first_error.get_or_insert(Error::Refused(format!("OSD creation task failed: {e}")));
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    step.done("created");
+    Ok(())
+}
+
+/// Polls the cluster status until `check` passes or the deadline.
+async fn wait_for<T>(
+    admin: &Admin,
+    deadline: Instant,
+    what: &str,
+    check: impl Fn(&rookery_core::ClusterSnapshot) -> std::result::Result<T, String>,
+) -> Result<T> {
+    let start = Instant::now();
+    loop {
+        let missing = match admin.snapshot().await {
+            Ok(s) => match check(&s) {
+                Ok(v) => return Ok(v),
+                Err(m) => m,
+            },
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                what: what.to_string(),
+                secs: start.elapsed().as_secs(),
+                missing,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
