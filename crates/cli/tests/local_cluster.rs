@@ -8,6 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use common::{rookery, text, TestCluster};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use rookery_ceph::commands::{MgrStat, OsdDump};
 
 fn http_get(url: &str) -> String {
     let rest = url.trim_start_matches("http://");
@@ -76,61 +79,92 @@ fn mgr_modules_serve_on_loopback_with_a_private_dashboard_password() {
     assert!(std::fs::read_to_string(&pw).unwrap().len() >= 12);
 }
 
-#[test]
-fn supervisor_restarts_a_killed_osd_and_mgr() {
+async fn osd_up_from(rados: &rookery_ceph::Rados, id: u32) -> (bool, u64) {
+    let dump = rados.mon_command(&OsdDump).await.unwrap();
+    let osd = dump.osds.iter().find(|o| o.osd == id).unwrap();
+    (osd.up, osd.up_from)
+}
+
+fn restarts(c: &TestCluster, daemon: &str) -> u64 {
+    c.daemons()
+        .iter()
+        .find(|d| d["name"] == daemon)
+        .and_then(|d| d["restarts"].as_u64())
+        .unwrap_or(0)
+}
+
+/// SIGKILLs a supervised daemon and waits for the supervisor to start a new
+/// process; returns how long that took.
+fn kill_and_wait_for_restart(c: &TestCluster, daemon: &str) -> Duration {
+    let before = c
+        .daemon_pid(daemon)
+        .unwrap_or_else(|| panic!("{daemon} not supervised: {:?}", c.daemons()));
+    let restarts_before = restarts(c, daemon);
+    let start = Instant::now();
+    kill(Pid::from_raw(before as i32), Signal::SIGKILL).unwrap();
+    loop {
+        if matches!(c.daemon_pid(daemon), Some(pid) if pid != before) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{daemon} not restarted: {:?}",
+            c.daemons()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(restarts(c, daemon), restarts_before + 1);
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisor_restarts_a_killed_osd_and_mgr() {
     let c = common::shared();
+    let rados = c.rados().await;
     c.wait_status("all OSDs up", Duration::from_secs(120), |s| {
         s["ceph"]["osds_up"] == 3
     });
-    for daemon in ["osd.1", "mgr.a"] {
-        let before = c
-            .daemon_pid(daemon)
-            .unwrap_or_else(|| panic!("{daemon} not supervised: {:?}", c.daemons()));
-        let restarts = |c: &TestCluster| {
-            c.daemons()
-                .iter()
-                .find(|d| d["name"] == daemon)
-                .and_then(|d| d["restarts"].as_u64())
-                .unwrap_or(0)
-        };
-        let restarts_before = restarts(&c);
-        let start = Instant::now();
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(before as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
-        // A new process...
-        loop {
-            if let Some(pid) = c.daemon_pid(daemon) {
-                if pid != before {
-                    break;
-                }
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "{daemon} not restarted: {:?}",
-                c.daemons()
-            );
-            std::thread::sleep(Duration::from_millis(100));
+
+    // OSD: a new process, and Ceph sees it come up again (a newer up_from).
+    let (_, up_from_before) = osd_up_from(&rados, 1).await;
+    let start = Instant::now();
+    let restarted = kill_and_wait_for_restart(&c, "osd.1");
+    loop {
+        let (up, up_from) = osd_up_from(&rados, 1).await;
+        if up && up_from > up_from_before {
+            break;
         }
-        let restarted = start.elapsed();
-        assert_eq!(restarts(&c), restarts_before + 1);
-        // ...that rejoins the cluster.
-        let rejoined = if daemon.starts_with("osd") {
-            c.wait_status("osd.1 back up", Duration::from_secs(120), |s| {
-                s["ceph"]["osds_up"] == 3
-            })
-        } else {
-            c.wait_status("mgr back", Duration::from_secs(120), |s| {
-                s["ceph"]["mgr_available"] == true
-            })
-        };
-        eprintln!(
-            "{daemon}: restarted after {restarted:?}, rejoined after {:?}",
-            start.elapsed().max(rejoined)
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "osd.1 did not rejoin"
         );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    eprintln!(
+        "osd.1: new process after {restarted:?}, up in the OSD map after {:?}",
+        start.elapsed()
+    );
+
+    // mgr: a new process that becomes the active mgr (a new mgr map epoch).
+    let epoch_before = rados.mon_command(&MgrStat).await.unwrap().epoch;
+    let start = Instant::now();
+    let restarted = kill_and_wait_for_restart(&c, "mgr.a");
+    loop {
+        let stat = rados.mon_command(&MgrStat).await.unwrap();
+        if stat.available && stat.epoch > epoch_before && stat.active_name == "a" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "mgr.a did not become active"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "mgr.a: new process after {restarted:?}, active after {:?}",
+        start.elapsed()
+    );
+
     let s = c.status();
     let events = s["events"].as_array().unwrap();
     assert!(
@@ -263,5 +297,6 @@ fn port_in_use_is_a_clear_error_and_nothing_keeps_running() {
     let s: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(s["running"], false, "{s:#}");
     drop(busy);
+    let _ = std::fs::remove_file(&spec);
     let _ = std::fs::remove_dir_all(&dir);
 }

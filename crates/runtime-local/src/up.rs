@@ -66,6 +66,7 @@ pub async fn bring_up(
     // Before anything is created: a busy port must not leave a half-made
     // cluster behind.
     check_ports(layout, desired, sup, &plan)?;
+    check_space(layout, desired, &plan)?;
     let fsid = ensure_identity(layout, desired)?;
     if plan.bootstrap {
         events.record("bootstrap", None, format!("new cluster {fsid}"));
@@ -230,6 +231,47 @@ fn check_ports(
         uses.extend(ports::mgr_modules(desired));
     }
     ports::check_free(&uses)
+}
+
+/// Sparse OSD files grow as data arrives: if the host's filesystem cannot
+/// hold them up to the full ratio, the host disk fills before Ceph's own
+/// full check fires and OSDs abort. Refuse that up front.
+fn check_space(layout: &Layout, desired: &DesiredCluster, plan: &DaemonPlan) -> Result<()> {
+    let new_bytes: u64 = plan
+        .create_osds
+        .iter()
+        .filter_map(|o| match o.backing {
+            rookery_core::OsdBacking::File { size } => Some(size),
+            rookery_core::OsdBacking::Device { .. } => None,
+        })
+        .sum();
+    if new_bytes == 0 {
+        return Ok(());
+    }
+    let probe = layout
+        .root()
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(layout.root());
+    let st = nix::sys::statvfs::statvfs(probe).map_err(|e| {
+        Error::Refused(format!(
+            "cannot read free space of {}: {e}",
+            probe.display()
+        ))
+    })?;
+    let free = st.blocks_available() as u64 * st.fragment_size() as u64;
+    let needed = (new_bytes as f64 * desired.ratios.full) as u64;
+    if free < needed {
+        return Err(Error::Refused(format!(
+            "{} has {} GiB free, but the {} new OSD file(s) can grow to {} GiB before the cluster counts as full; \
+             free space there, or lower spec.storage.files.count or spec.storage.files.size",
+            probe.display(),
+            free >> 30,
+            plan.create_osds.len(),
+            needed >> 30
+        )));
+    }
+    Ok(())
 }
 
 /// Starts existing OSDs and creates new ones in parallel (mkfs is the slow

@@ -111,6 +111,9 @@ pub struct OsdInfo {
     pub up: bool,
     #[serde(rename = "in", deserialize_with = "int_or_bool")]
     pub in_: bool,
+    /// The map epoch this OSD last came up in: a restarted OSD has a newer one.
+    #[serde(default)]
+    pub up_from: u64,
 }
 
 /// `ceph osd tree`.
@@ -191,10 +194,12 @@ mod tests {
                 osd: 0,
                 uuid: "b0628f31-abe3-4c99-a7d8-d18655097362".into(),
                 up: true,
-                in_: true
+                in_: true,
+                up_from: 5,
             }]
         );
         assert!(r.flags.contains("sortbitwise"), "{}", r.flags);
+        assert!(r.full_ratio > 0.0 && r.nearfull_ratio <= r.full_ratio);
     }
 
     #[test]

@@ -212,6 +212,7 @@ impl Drop for TestCluster {
             if !o.status.success() {
                 eprintln!("teardown of {} failed: {}", self.dir.display(), text(&o));
             }
+            let _ = std::fs::remove_file(self.dir.with_extension("yaml"));
         }
     }
 }
