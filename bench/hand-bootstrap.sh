@@ -8,7 +8,7 @@
 set -euo pipefail
 dir=$1 v2=$2 v1=$3 n=$4 size=$5
 start=$(date +%s.%N)
-mkdir -p "$dir"/{mon/a,mgr/a,log,run}
+mkdir -p "$dir"/{mon,mgr/a,log,run}
 fsid=$(cat /proc/sys/kernel/random/uuid)
 key() { python3 -c 'import os,struct,time,base64;print(base64.b64encode(struct.pack("<HIIH",1,int(time.time()),0,16)+os.urandom(16)).decode())'; }
 cat > "$dir/ceph.conf" <<CONF
@@ -37,18 +37,19 @@ osd_memory_target = 1073741824
 keyring = $dir/admin.keyring
 CONF
 admin=$(key)
-printf '[mon.]\n\tkey = %s\n\tcaps mon = "allow *"\n[client.admin]\n\tkey = %s\n\tcaps mon = "allow *"\n\tcaps osd = "allow *"\n\tcaps mgr = "allow *"\n\tcaps mds = "allow *"\n' "$(key)" "$admin" > "$dir/mon/a/keyring"
+printf '[mon.]\n\tkey = %s\n\tcaps mon = "allow *"\n[client.admin]\n\tkey = %s\n\tcaps mon = "allow *"\n\tcaps osd = "allow *"\n\tcaps mgr = "allow *"\n\tcaps mds = "allow *"\n' "$(key)" "$admin" > "$dir/bootstrap.keyring"
 printf '[client.admin]\n\tkey = %s\n' "$admin" > "$dir/admin.keyring"
-C="ceph -c $dir/ceph.conf"
-ceph-mon --mkfs -i a -c "$dir/ceph.conf" --keyring "$dir/mon/a/keyring"
+C="ceph -c $dir/ceph.conf --connect-timeout 30"
+ceph-mon --mkfs -i a -c "$dir/ceph.conf" --keyring "$dir/bootstrap.keyring"
+cp "$dir/bootstrap.keyring" "$dir/mon/a/keyring"
 ceph-mon -f -i a -c "$dir/ceph.conf" --public-addr 127.0.0.1 >/dev/null 2>&1 & echo $! >> "$dir/pids"
-$C auth get-or-create mgr.a mon 'allow profile mgr' osd 'allow *' mds 'allow *' > "$dir/mgr/a/keyring"
+$C auth get-or-create mgr.a mon 'allow profile mgr' osd 'allow *' mds 'allow *' > "$dir/mgr/a/keyring" 2>/dev/null
 ceph-mgr -f -i a -c "$dir/ceph.conf" --keyring "$dir/mgr/a/keyring" >/dev/null 2>&1 & echo $! >> "$dir/pids"
 for i in $(seq 1 "$n"); do
   (
     uuid=$(cat /proc/sys/kernel/random/uuid); secret=$(key)
     echo "{\"cephx_secret\": \"$secret\"}" > "$dir/run/osd-$uuid.json"
-    id=$($C osd new "$uuid" -i "$dir/run/osd-$uuid.json")
+    id=$($C osd new "$uuid" -i "$dir/run/osd-$uuid.json" 2>/dev/null)
     mkdir -p "$dir/osd/$id"
     printf '[osd.%s]\n\tkey = %s\n' "$id" "$secret" > "$dir/osd/$id/keyring"
     ceph-osd -c "$dir/ceph.conf" -i "$id" --mkfs --osd-uuid "$uuid" --bluestore-block-size "$size" >/dev/null 2>&1

@@ -215,23 +215,24 @@ impl Admin {
     /// line with the spec. Returns true if it was created.
     pub async fn ensure_pool(&self, pool: &DesiredPool) -> Result<bool> {
         let ctx = |what: &str| format!("pool {}: cannot {what}", pool.name);
-        let existing = self
-            .rados
-            .mon_command(&cmd::OsdPoolLsDetail)
-            .await
-            .ceph(ctx("list pools"))?;
-        let current = existing.iter().find(|p| p.pool_name == pool.name);
+        let mut current = self.pool_detail(&pool.name).await?;
         let created = current.is_none();
         if created {
             self.rados
                 .mon_command(&cmd::OsdPoolCreate {
                     pool: pool.name.clone(),
                     pg_num: Some(pool.pg_num),
+                    size: Some(pool.size),
                 })
                 .await
                 .ceph(ctx("create it"))?;
+            current = self.pool_detail(&pool.name).await?;
         }
-        let (size, min_size) = current.map(|p| (p.size, p.min_size)).unwrap_or((0, 0));
+        // Each change below costs an OSD map epoch: only what differs.
+        let (size, min_size) = current
+            .as_ref()
+            .map(|p| (p.size, p.min_size))
+            .unwrap_or((0, 0));
         if size != pool.size {
             self.pool_set(&pool.name, "size", pool.size).await?;
         }
@@ -251,6 +252,15 @@ impl Admin {
                 .ceph(ctx("enable its application"))?;
         }
         Ok(created)
+    }
+
+    async fn pool_detail(&self, name: &str) -> Result<Option<cmd::PoolDetail>> {
+        let pools = self
+            .rados
+            .mon_command(&cmd::OsdPoolLsDetail)
+            .await
+            .ceph(format!("pool {name}: cannot list pools"))?;
+        Ok(pools.into_iter().find(|p| p.pool_name == name))
     }
 
     async fn pool_set(&self, pool: &str, var: &str, val: u32) -> Result<()> {

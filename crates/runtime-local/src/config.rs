@@ -59,7 +59,10 @@ pub fn render(desired: &DesiredCluster, fsid: &str, layout: &Layout) -> String {
         "osd_crush_chooseleaf_type = 0".to_string(),
         format!("osd_pool_default_size = {size}"),
         format!("osd_pool_default_min_size = {}", min_size(size)),
-        format!("mon_allow_pool_size_one = {}", size == 1),
+        format!(
+            "mon_allow_pool_size_one = {}",
+            size == 1 || desired.pools.iter().any(|p| p.size == 1)
+        ),
         format!("mon_warn_on_pool_no_redundancy = {}", size > 1),
         "mon_allow_pool_delete = true".to_string(),
         // Read when the first OSD map is made; `up` also sets them on the

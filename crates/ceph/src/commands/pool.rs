@@ -13,6 +13,9 @@ pub struct OsdPoolCreate {
     pub pool: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pg_num: Option<u32>,
+    /// Replicas; saves a `pool set size` (and its map epoch) after creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
 }
 
 impl OsdPoolCreate {
@@ -136,11 +139,17 @@ mod tests {
         let create = OsdPoolCreate {
             pool: "p".into(),
             pg_num: Some(8),
+            size: None,
         };
         assert_eq!(
             encode(&create).unwrap(),
             json!({"prefix": "osd pool create", "format": "json", "pool": "p", "pg_num": 8})
         );
+        let sized = OsdPoolCreate {
+            size: Some(3),
+            ..create
+        };
+        assert_eq!(encode(&sized).unwrap()["size"], 3);
         let app = OsdPoolApplicationEnable {
             pool: "p".into(),
             app: "rbd".into(),

@@ -49,6 +49,7 @@ where
     let create = OsdPoolCreate {
         pool: pool.clone(),
         pg_num: Some(8),
+        size: None,
     };
     rados
         .mon_command(&create)
