@@ -206,8 +206,42 @@ fn purge_without_confirmation_is_refused_and_keeps_the_cluster() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn down_then_up_keeps_the_fsid_and_the_data() {
+async fn killed_supervisor_leaves_daemons_serving_and_up_adopts_them_then_down_up_keeps_data() {
     let c = TestCluster::private("downup");
+    // Supervisor killed: the daemons keep running, status says so, and the
+    // next `up` adopts the very same processes.
+    let pids: Vec<Option<u32>> = ["mon.a", "mgr.a", "osd.0"]
+        .iter()
+        .map(|d| c.daemon_pid(d))
+        .collect();
+    assert!(pids.iter().all(Option::is_some), "{:?}", c.daemons());
+    let sup = c.supervisor_pid().unwrap();
+    kill(Pid::from_raw(sup as i32), Signal::SIGKILL).unwrap();
+    let start = Instant::now();
+    while c.status()["running"] == true {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "supervisor still running"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let s = c.status();
+    let orphans: Vec<&str> = s["unsupervised"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(orphans, ["mgr.a", "mon.a", "osd.0"], "{s:#}");
+    let o = rookery(&["up", "--dir", c.dir_str()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let adopted: Vec<Option<u32>> = ["mon.a", "mgr.a", "osd.0"]
+        .iter()
+        .map(|d| c.daemon_pid(d))
+        .collect();
+    assert_eq!(adopted, pids, "daemons were restarted instead of adopted");
+    assert_ne!(c.supervisor_pid(), Some(sup));
+
     let fsid = std::fs::read_to_string(c.dir.join("fsid")).unwrap();
     {
         let rados = c.rados().await;

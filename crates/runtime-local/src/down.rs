@@ -77,34 +77,45 @@ async fn stop_supervisor(layout: &Layout, pid: u32) {
     }
 }
 
-/// Stops daemons whose pid files point at live processes of this cluster
-/// (left by a supervisor that was killed).
-pub async fn stop_strays(layout: &Layout) -> Vec<String> {
+/// A daemon of this cluster found running by its pid file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LiveDaemon {
+    pub name: String,
+    pub pid: u32,
+}
+
+/// Daemons whose pid files point at live processes of this cluster. Without
+/// a supervisor these are strays (left by a supervisor that was killed).
+pub fn live_daemons(layout: &Layout) -> Vec<LiveDaemon> {
     let marker = layout.conf().display().to_string();
-    let mut stopped = Vec::new();
-    let entries = std::fs::read_dir(layout.run_dir())
+    let mut found: Vec<LiveDaemon> = std::fs::read_dir(layout.run_dir())
         .into_iter()
         .flatten()
-        .flatten();
-    for e in entries {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(daemon) = name.strip_suffix(".pid") else {
-            continue;
-        };
-        let program = match daemon.split('.').next() {
-            Some("mon") => Kind::Mon.program(),
-            Some("mgr") => Kind::Mgr.program(),
-            Some("osd") => Kind::Osd.program(),
-            _ => continue,
-        };
-        let Some(pid) = procs::read_pid(&e.path()) else {
-            continue;
-        };
-        if procs::is_ours(pid, program, &marker) {
-            terminate(pid).await;
-            stopped.push(daemon.to_string());
-        }
-        let _ = std::fs::remove_file(e.path());
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let name = file.strip_suffix(".pid")?.to_string();
+            let program = match name.split('.').next()? {
+                "mon" => Kind::Mon.program(),
+                "mgr" => Kind::Mgr.program(),
+                "osd" => Kind::Osd.program(),
+                _ => return None,
+            };
+            let pid = procs::read_pid(&e.path())?;
+            procs::is_ours(pid, program, &marker).then_some(LiveDaemon { name, pid })
+        })
+        .collect();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
+/// Stops the strays and clears their pid files.
+pub async fn stop_strays(layout: &Layout) -> Vec<String> {
+    let mut stopped = Vec::new();
+    for d in live_daemons(layout) {
+        terminate(d.pid).await;
+        let _ = std::fs::remove_file(layout.daemon_pid(&d.name));
+        stopped.push(d.name);
     }
     stopped
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::ceph_ops::{Admin, CephReport};
+use crate::down::{live_daemons, LiveDaemon};
 use crate::events::{Event, EventLog};
 use crate::layout::Layout;
 use crate::lock;
@@ -31,6 +32,8 @@ pub struct StatusReport {
     pub services: BTreeMap<String, String>,
     pub dashboard_password_file: Option<String>,
     pub daemons: Vec<DaemonStatus>,
+    /// Daemons still running without a supervisor (the next `up` adopts them).
+    pub unsupervised: Vec<LiveDaemon>,
     pub events: Vec<Event>,
 }
 
@@ -75,6 +78,11 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
         services,
         dashboard_password_file: pw.exists().then(|| pw.display().to_string()),
         daemons,
+        unsupervised: if running {
+            Vec::new()
+        } else {
+            live_daemons(layout)
+        },
         events: EventLog::new(layout.events()).tail(8),
     }
 }

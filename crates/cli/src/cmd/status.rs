@@ -51,6 +51,21 @@ fn render(r: &StatusReport) -> String {
         );
         return o;
     }
+    if !r.running && !r.unsupervised.is_empty() {
+        let names: Vec<String> = r
+            .unsupervised
+            .iter()
+            .map(|d| format!("{} (pid {})", d.name, d.pid))
+            .collect();
+        let _ = writeln!(
+            o,
+            "    state:   no supervisor, but daemons still run: {}\n             rookery up --dir {} adopts them; rookery down stops them",
+            names.join(", "),
+            r.dir
+        );
+        print_events(&mut o, r);
+        return o;
+    }
     if !r.running {
         let _ = writeln!(
             o,
