@@ -26,10 +26,9 @@ fn http_get(url: &str) -> String {
 #[test]
 fn bring_up_reaches_health_ok_with_all_osds_up_and_in() {
     let c = common::shared();
-    c.wait_status("HEALTH_OK", Duration::from_secs(120), |s| {
+    let s = c.wait_status("HEALTH_OK", Duration::from_secs(120), |s| {
         s["ceph"]["health"] == "HEALTH_OK"
     });
-    let s = c.status();
     let ceph = &s["ceph"];
     assert_eq!(s["running"], true);
     assert_eq!(ceph["osds"], 3);
@@ -119,7 +118,7 @@ fn kill_and_wait_for_restart(c: &TestCluster, daemon: &str) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supervisor_restarts_a_killed_osd_and_mgr() {
-    let c = common::shared();
+    let c = common::shared_exclusive();
     let rados = c.rados().await;
     c.wait_status("all OSDs up", Duration::from_secs(120), |s| {
         s["ceph"]["osds_up"] == 3
@@ -165,7 +164,16 @@ async fn supervisor_restarts_a_killed_osd_and_mgr() {
         start.elapsed()
     );
 
-    let s = c.status();
+    // Leave the cluster as other tests expect it: modules serving, healthy.
+    let s = c.wait_status(
+        "modules serving and HEALTH_OK again",
+        Duration::from_secs(180),
+        |s| {
+            s["services"]["prometheus"].is_string()
+                && s["services"]["dashboard"].is_string()
+                && s["ceph"]["health"] == "HEALTH_OK"
+        },
+    );
     let events = s["events"].as_array().unwrap();
     assert!(
         events

@@ -101,6 +101,10 @@ pub fn text(o: &Output) -> String {
 pub struct TestCluster {
     pub dir: PathBuf,
     private: bool,
+    /// On the shared cluster: a shared lock for ordinary tests, an exclusive
+    /// one for tests that disturb it (kill daemons), so those never run
+    /// while another test is looking.
+    _turn: Option<nix::fcntl::Flock<std::fs::File>>,
 }
 
 impl TestCluster {
@@ -161,12 +165,12 @@ impl TestCluster {
         what: &str,
         timeout: Duration,
         f: impl Fn(&serde_json::Value) -> bool,
-    ) -> Duration {
+    ) -> serde_json::Value {
         let start = Instant::now();
         loop {
             let s = self.status();
             if f(&s) {
-                return start.elapsed();
+                return s;
             }
             if start.elapsed() > timeout {
                 panic!("timed out waiting for {what}; last status: {s:#}");
@@ -182,7 +186,11 @@ impl TestCluster {
         std::fs::create_dir_all(&dir).expect("create test dir");
         let spec = dir.with_extension("yaml");
         std::fs::write(&spec, spec_yaml(name, 1, 1, false)).expect("write spec");
-        let c = TestCluster { dir, private: true };
+        let c = TestCluster {
+            dir,
+            private: true,
+            _turn: None,
+        };
         let o = rookery(&[
             "up",
             "-f",
@@ -219,12 +227,28 @@ impl Drop for TestCluster {
 
 /// The cluster shared by all tests of this run (3 OSDs, pool size 3).
 pub fn shared() -> TestCluster {
-    let dir = tmp_root().join("rookery-shared");
-    let lock_path = tmp_root().join("rookery-shared.lock");
-    let lock_file = std::fs::File::create(&lock_path).expect("create lock file");
-    let lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
+    shared_with(nix::fcntl::FlockArg::LockShared)
+}
+
+/// The shared cluster, for a test that disturbs it: no other test runs on it
+/// meanwhile.
+pub fn shared_exclusive() -> TestCluster {
+    shared_with(nix::fcntl::FlockArg::LockExclusive)
+}
+
+fn flock(path: &Path, how: nix::fcntl::FlockArg) -> nix::fcntl::Flock<std::fs::File> {
+    let file = std::fs::File::create(path).expect("create lock file");
+    nix::fcntl::Flock::lock(file, how)
         .map_err(|(_, e)| e)
-        .expect("lock the shared cluster");
+        .expect("lock")
+}
+
+fn shared_with(turn: nix::fcntl::FlockArg) -> TestCluster {
+    let dir = tmp_root().join("rookery-shared");
+    let setup = flock(
+        &tmp_root().join("rookery-shared.lock"),
+        nix::fcntl::FlockArg::LockExclusive,
+    );
     let mut args = vec!["up".to_string(), "--dir".into(), dir.display().to_string()];
     if !dir.join("cluster.yaml").exists() {
         // First run: choose free ports once; later runs resume the stored spec.
@@ -236,15 +260,17 @@ pub fn shared() -> TestCluster {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = rookery(&args);
-    drop(lock);
+    drop(setup);
     assert!(
         o.status.success(),
         "shared cluster did not come up: {}",
         text(&o)
     );
+    let turn = flock(&tmp_root().join("rookery-shared.turn"), turn);
     TestCluster {
         dir,
         private: false,
+        _turn: Some(turn),
     }
 }
 
