@@ -101,6 +101,18 @@ pub fn render(desired: &DesiredCluster, fsid: &str, layout: &Layout) -> String {
     let _ = writeln!(c, "bluestore_block_create = true");
     // Small hosts: Ceph's 4 GiB default per OSD would overcommit memory.
     let _ = writeln!(c, "osd_memory_target = 1073741824");
+    // An OSD re-reads its own fullness on every heartbeat (default 6 s); on
+    // small, fast-filling file OSDs that lag lets bluefs run out of space
+    // and abort before the full ratio stops clients. Check every second.
+    let _ = writeln!(c, "osd_heartbeat_interval = 1");
+    let _ = writeln!(c, "osd_mon_report_interval = 1");
+    // The OSD's own last line of defence, checked on every write (Ceph's
+    // default 0.97 is past the point where a 10 GiB bluestore file aborts).
+    let _ = writeln!(
+        c,
+        "osd_failsafe_full_ratio = {:.2}",
+        (desired.ratios.full + 0.05).min(0.97)
+    );
 
     let _ = writeln!(c, "\n[client.admin]");
     let _ = writeln!(c, "keyring = {}", layout.admin_keyring().display());
@@ -148,6 +160,8 @@ mod tests {
         assert!(conf.contains("fsid = f00"));
         assert!(conf.contains("keyring = /c/ceph.client.admin.keyring"));
         assert!(conf.contains("mon_osd_full_ratio = 0.85"));
+        assert!(conf.contains("osd_failsafe_full_ratio = 0.90"));
+        assert!(conf.contains("osd_heartbeat_interval = 1"));
         assert!(conf.contains("osd_pool_default_min_size = 2"));
         assert!(conf.contains("mon_allow_pool_size_one = false"));
     }
