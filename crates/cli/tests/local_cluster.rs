@@ -116,6 +116,22 @@ fn kill_and_wait_for_restart(c: &TestCluster, daemon: &str) -> Duration {
     start.elapsed()
 }
 
+/// Polls `check` every 200 ms for up to two minutes.
+async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supervisor_restarts_a_killed_osd_and_mgr() {
     let c = common::shared_exclusive();
@@ -128,17 +144,11 @@ async fn supervisor_restarts_a_killed_osd_and_mgr() {
     let (_, up_from_before) = osd_up_from(&rados, 1).await;
     let start = Instant::now();
     let restarted = kill_and_wait_for_restart(&c, "osd.1");
-    loop {
+    eventually("osd.1 to rejoin", || async {
         let (up, up_from) = osd_up_from(&rados, 1).await;
-        if up && up_from > up_from_before {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "osd.1 did not rejoin"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        up && up_from > up_from_before
+    })
+    .await;
     eprintln!(
         "osd.1: new process after {restarted:?}, up in the OSD map after {:?}",
         start.elapsed()
@@ -148,17 +158,11 @@ async fn supervisor_restarts_a_killed_osd_and_mgr() {
     let epoch_before = rados.mon_command(&MgrStat).await.unwrap().epoch;
     let start = Instant::now();
     let restarted = kill_and_wait_for_restart(&c, "mgr.a");
-    loop {
+    eventually("mgr.a to become active", || async {
         let stat = rados.mon_command(&MgrStat).await.unwrap();
-        if stat.available && stat.epoch > epoch_before && stat.active_name == "a" {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "mgr.a did not become active"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        stat.available && stat.epoch > epoch_before && stat.active_name == "a"
+    })
+    .await;
     eprintln!(
         "mgr.a: new process after {restarted:?}, active after {:?}",
         start.elapsed()

@@ -142,32 +142,12 @@ fn join(ids: &BTreeSet<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::{DesiredPool, Ports};
 
     fn desired(mons: u32, osds: usize) -> DesiredCluster {
-        DesiredCluster {
-            name: "t".into(),
-            mons,
-            mgrs: 1,
-            osds: vec![OsdBacking::File { size: 10 << 30 }; osds],
-            pools: vec![DesiredPool {
-                name: "rbd".into(),
-                size: 3,
-                min_size: 2,
-                pg_num: 16,
-                application: "rbd".into(),
-            }],
-            mgr_modules: vec!["prometheus".into()],
-            dashboard_ssl: true,
-            ports: Ports {
-                mon_v2: 3300,
-                mon_v1: 6789,
-                prometheus: 9283,
-                dashboard: 8443,
-            },
-            default_pool_size: 3,
-            ratios: Default::default(),
-        }
+        let mut d = crate::from_manifest(&rookery_api::Manifest::local_default());
+        d.mons = mons;
+        d.osds = vec![OsdBacking::File { size: 10 << 30 }; osds];
+        d
     }
 
     #[test]

@@ -122,32 +122,11 @@ pub fn render(desired: &DesiredCluster, fsid: &str, layout: &Layout) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rookery_core::{DesiredPool, OsdBacking, Ports};
 
     fn desired(mons: u32) -> DesiredCluster {
-        DesiredCluster {
-            name: "t".into(),
-            mons,
-            mgrs: 1,
-            osds: vec![OsdBacking::File { size: 10 << 30 }; 3],
-            pools: vec![DesiredPool {
-                name: "rbd".into(),
-                size: 3,
-                min_size: 2,
-                pg_num: 16,
-                application: "rbd".into(),
-            }],
-            mgr_modules: vec![],
-            dashboard_ssl: true,
-            ports: Ports {
-                mon_v2: 3300,
-                mon_v1: 6789,
-                prometheus: 9283,
-                dashboard: 8443,
-            },
-            default_pool_size: 3,
-            ratios: Default::default(),
-        }
+        let mut d = rookery_core::from_manifest(&rookery_api::Manifest::local_default());
+        d.mons = mons;
+        d
     }
 
     #[test]

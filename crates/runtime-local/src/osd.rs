@@ -3,7 +3,7 @@
 //! cut short is finished with the same identity instead of leaking an OSD.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rookery_core::plan::OsdCreate;
 use rookery_core::{OsdBacking, OsdSlotState};
@@ -155,23 +155,6 @@ pub async fn create(
     write_slot(layout, plan.slot, &rec)?;
     step.done(format!("osd.{id} created"));
     Ok(id)
-}
-
-/// Every OSD data dir, for stopping strays by pid file.
-pub fn existing_ids(layout: &Layout) -> Vec<u32> {
-    let mut ids: Vec<u32> = std::fs::read_dir(layout.osds_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
-    ids.sort_unstable();
-    ids
-}
-
-/// The path of a file-backed OSD's block file, for sizing reports.
-pub fn block_path(layout: &Layout, id: u32) -> PathBuf {
-    layout.osd_dir(id).join("block")
 }
 
 #[cfg(test)]

@@ -53,6 +53,11 @@ pub fn mgr_modules(desired: &DesiredCluster) -> Vec<PortUse> {
     out
 }
 
+/// A port nothing listens on right now (for throwaway clusters).
+pub fn free_loopback_port() -> std::io::Result<u16> {
+    TcpListener::bind((ADDR, 0))?.local_addr().map(|a| a.port())
+}
+
 /// Fails with the first port that cannot be bound on loopback.
 pub fn check_free(uses: &[PortUse]) -> Result<()> {
     for u in uses {

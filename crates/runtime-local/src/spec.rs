@@ -9,6 +9,43 @@ use crate::error::{Error, IoContext, Result};
 use crate::layout::{write_atomic, Layout};
 use crate::progress::Progress;
 
+/// A throwaway cluster's spec (benchmarks, tests): `osds` file OSDs of
+/// `osd_gib` GiB, the `rbd` pool at `pool_size`, the mgr modules on or off,
+/// and free loopback ports so it can run beside any other cluster.
+pub fn throwaway(
+    name: &str,
+    osds: u32,
+    osd_gib: u64,
+    pool_size: u32,
+    modules: bool,
+) -> Result<String> {
+    let free_port = || -> Result<u32> {
+        crate::ports::free_loopback_port()
+            .map(u32::from)
+            .map_err(|e| Error::Refused(format!("no free port on 127.0.0.1: {e}")))
+    };
+    let mut m = Manifest::local_default();
+    m.cluster.metadata.name = name.to_string();
+    let spec = &mut m.cluster.spec;
+    spec.storage.files.count = osds;
+    spec.storage.files.size = rookery_api::Quantity::gib(osd_gib);
+    spec.dashboard.enabled = modules;
+    spec.dashboard.port = Some(free_port()?);
+    for module in &mut spec.mgr.modules {
+        module.enabled = modules;
+    }
+    let ports = &mut spec.network.ports;
+    ports.mon_v2 = free_port()?;
+    ports.mon_v1 = free_port()?;
+    ports.prometheus = free_port()?;
+    for pool in &mut m.pools {
+        pool.spec.replicated.size = pool_size;
+        pool.spec.replicated.require_safe_replica_size = pool_size > 1;
+    }
+    m.to_yaml()
+        .map_err(|e| Error::Spec(format!("cannot write the spec: {e}")))
+}
+
 /// Parses and validates a spec; returns its warnings, or every error at once.
 pub fn check(yaml: &str) -> Result<Vec<String>> {
     let manifest = parse(yaml)?;
@@ -50,4 +87,26 @@ pub fn load(layout: &Layout, given: Option<&str>, progress: &Progress) -> Result
         .map_err(|e| Error::Spec(format!("cannot store the spec: {e}")))?;
     write_atomic(&stored, yaml.as_bytes(), 0o644).ctx("cannot write", &stored)?;
     Ok(rookery_core::desired::from_manifest(&manifest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throwaway_spec_is_valid_and_has_what_was_asked() {
+        let yaml = throwaway("t", 1, 10, 1, false).unwrap();
+        assert!(check(&yaml).is_ok(), "{yaml}");
+        let m = parse(&yaml).unwrap();
+        let d = rookery_core::from_manifest(&m);
+        assert_eq!(d.osds.len(), 1);
+        assert_eq!(d.pools[0].size, 1);
+        assert!(d.mgr_modules.is_empty());
+        let p = d.ports;
+        let all = [p.mon_v2, p.mon_v1, p.prometheus, p.dashboard];
+        assert!(all.iter().all(|p| *p > 1024), "{all:?}");
+        let with_modules =
+            rookery_core::from_manifest(&parse(&throwaway("t", 3, 10, 3, true).unwrap()).unwrap());
+        assert_eq!(with_modules.mgr_modules, ["prometheus", "dashboard"]);
+    }
 }

@@ -146,29 +146,26 @@ pub async fn bring_up(
 
     let step = progress.step("health", "waiting for all PGs active+clean and HEALTH_OK");
     let mons = plan.start_mons.len() as u32;
-    let ready = wait_for(&admin, deadline, "the cluster to become available", |s| {
+    let missing = |r: rookery_core::Readiness| r.waiting_for.join("; ");
+    wait_for(&admin, deadline, "the cluster to become available", |s| {
         let r = evaluate(s, mons, osd_total);
-        r.available
-            .then_some(r.clone())
-            .ok_or(r.waiting_for.join("; "))
+        r.available.then_some(()).ok_or_else(|| missing(r))
     })
     .await?;
-    // Available now; give health a short while to settle to OK.
+    // Available now; give health a short while to settle to OK, and report
+    // what is left if it does not.
     let settle = Instant::now()
         + Duration::from_secs(30).min(deadline.saturating_duration_since(Instant::now()));
-    let final_state = match wait_for(&admin, settle, "HEALTH_OK", |s| {
+    let snap = match wait_for(&admin, settle, "HEALTH_OK", |s| {
         let r = evaluate(s, mons, osd_total);
-        r.healthy
-            .then_some(r.clone())
-            .ok_or(r.waiting_for.join("; "))
+        r.healthy.then(|| s.clone()).ok_or_else(|| missing(r))
     })
     .await
     {
-        Ok(r) => r,
-        Err(_) => evaluate(&admin.snapshot().await?, mons, osd_total),
+        Ok(s) => s,
+        Err(_) => admin.snapshot().await?,
     };
-    let _ = ready;
-    let snap = admin.snapshot().await?;
+    let final_state = evaluate(&snap, mons, osd_total);
     step.done(snap.health.clone());
     for w in &final_state.waiting_for {
         progress.warn("health", w.clone());

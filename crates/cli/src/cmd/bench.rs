@@ -9,6 +9,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
+use rookery_runtime_local::ports::free_loopback_port;
 use rookery_runtime_local::progress::{ProgressEvent, ProgressKind};
 use rookery_runtime_local::{procs, Layout};
 use serde::Serialize;
@@ -127,19 +128,13 @@ fn bringup(a: BringupArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
-        .local_addr()?
-        .port())
-}
-
 /// Runs the baseline script; returns seconds until all OSDs were up. Its
 /// daemons are stopped before returning.
 fn hand_bootstrap(dir: &Path, osds: u32, size: u64) -> anyhow::Result<f64> {
     std::fs::create_dir_all(dir)?;
     let script = dir.join("hand-bootstrap.sh");
     std::fs::write(&script, HAND_BOOTSTRAP)?;
-    let (v2, v1) = (free_port()?, free_port()?);
+    let (v2, v1) = (free_loopback_port()?, free_loopback_port()?);
     let out = Command::new("bash")
         .arg(&script)
         .arg(dir)
@@ -171,7 +166,8 @@ type RookeryFigures = (Vec<(String, f64)>, f64, f64, u64, u64);
 
 fn rookery_bringup(dir: &Path, osds: u32, size_gib: u64) -> anyhow::Result<RookeryFigures> {
     let spec = dir.with_extension("yaml");
-    std::fs::write(&spec, bench_spec(osds, size_gib)?)?;
+    let yaml = rookery_runtime_local::spec::throwaway("bench", osds, size_gib, 3.min(osds), true)?;
+    std::fs::write(&spec, yaml)?;
     let started = Instant::now();
     let status = Command::new(std::env::current_exe()?)
         .args(["up", "--output", "json", "-f"])
@@ -211,37 +207,4 @@ fn rookery_bringup(dir: &Path, osds: u32, size_gib: u64) -> anyhow::Result<Rooke
     std::thread::sleep(Duration::from_secs(10));
     let rss_idle = procs::rss_bytes(pid).unwrap_or(0);
     Ok((steps, osds_up, ready.t, rss, rss_idle))
-}
-
-fn bench_spec(osds: u32, size_gib: u64) -> anyhow::Result<String> {
-    Ok(format!(
-        r#"apiVersion: ceph.rook.io/v1
-kind: CephCluster
-metadata:
-  name: bench
-  namespace: rookery
-spec:
-  mon:
-    count: 1
-  mgr:
-    count: 1
-  dashboard:
-    enabled: true
-    ssl: true
-    port: {dash}
-  network:
-    ports:
-      monV2: {v2}
-      monV1: {v1}
-      prometheus: {prom}
-  storage:
-    files:
-      count: {osds}
-      size: {size_gib}Gi
-"#,
-        dash = free_port()?,
-        v2 = free_port()?,
-        v1 = free_port()?,
-        prom = free_port()?,
-    ))
 }

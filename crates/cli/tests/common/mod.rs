@@ -22,61 +22,11 @@ pub fn tmp_root() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port on loopback")
-}
-
-/// A spec with free loopback ports.
+/// A spec with free loopback ports: `osds` 10 GiB file OSDs, the rbd pool at
+/// `pool_size`, mgr modules on or off.
 pub fn spec_yaml(name: &str, osds: u32, pool_size: u32, modules: bool) -> String {
-    let pool = if pool_size == 1 {
-        "  replicated:\n    size: 1\n    requireSafeReplicaSize: false\n".to_string()
-    } else {
-        format!("  replicated:\n    size: {pool_size}\n")
-    };
-    format!(
-        r#"apiVersion: ceph.rook.io/v1
-kind: CephCluster
-metadata:
-  name: {name}
-  namespace: rookery
-spec:
-  mon:
-    count: 1
-  mgr:
-    count: 1
-    modules:
-      - name: prometheus
-        enabled: {modules}
-  dashboard:
-    enabled: {modules}
-    ssl: true
-    port: {dash}
-  network:
-    ports:
-      monV2: {v2}
-      monV1: {v1}
-      prometheus: {prom}
-  storage:
-    files:
-      count: {osds}
-      size: 10Gi
----
-apiVersion: ceph.rook.io/v1
-kind: CephBlockPool
-metadata:
-  name: rbd
-  namespace: rookery
-spec:
-  failureDomain: osd
-{pool}"#,
-        dash = free_port(),
-        v2 = free_port(),
-        v1 = free_port(),
-        prom = free_port(),
-    )
+    rookery_runtime_local::spec::throwaway(name, osds, 10, pool_size, modules)
+        .expect("a throwaway spec")
 }
 
 pub fn rookery(args: &[&str]) -> Output {
@@ -280,8 +230,4 @@ pub fn unique(prefix: &str) -> String {
         "{prefix}-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     )
-}
-
-pub fn path_exists(p: &Path) -> bool {
-    p.exists()
 }
