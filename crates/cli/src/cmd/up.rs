@@ -56,6 +56,11 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
                     "The cluster at {} is already running (supervisor pid {pid}); nothing to do.",
                     layout.root().display()
                 );
+                if args.file.is_some() {
+                    println!(
+                        "The spec given with -f was not applied: a running cluster keeps its spec until `rookery down` and `rookery up -f` again."
+                    );
+                }
                 println!("  export CEPH_CONF={}", layout.conf().display());
                 println!("  rookery status --dir {}", layout.root().display());
             }
