@@ -117,7 +117,7 @@ fn parse(s: &str) -> Result<u64, String> {
     let divisor = 10u128
         .checked_pow(frac_part.len() as u32)
         .ok_or_else(too_large)?;
-    if value % divisor != 0 {
+    if !value.is_multiple_of(divisor) {
         return Err("it is not a whole number of bytes".into());
     }
     u64::try_from(value / divisor).map_err(|_| too_large())
@@ -161,7 +161,7 @@ impl fmt::Display for Quantity {
         let best = |units: &[(&'static str, u64)]| {
             units
                 .iter()
-                .find(|(_, m)| bytes % m == 0)
+                .find(|(_, m)| bytes.is_multiple_of(*m))
                 .map(|(s, m)| format!("{}{}", bytes / m, s))
         };
         let plain = bytes.to_string();

@@ -143,7 +143,7 @@ fn did_you_mean<'a>(
             edit_distance(&lower, &c.to_ascii_lowercase())
         };
         let limit = if c.len() <= 4 { 1 } else { 2 };
-        if d <= limit && best.map_or(true, |(b, _)| d < b) {
+        if d <= limit && best.is_none_or(|(b, _)| d < b) {
             best = Some((d, c));
         }
     }
