@@ -62,6 +62,8 @@ enum Command {
     Status(cmd::status::StatusArgs),
     /// Stop the local cluster; with --purge, delete its data.
     Down(cmd::down::DownArgs),
+    /// A CSI plugin (RBD or CephFS) on a unix socket.
+    Csi(cmd::csi::CsiArgs),
     /// Benchmarks (print figures against a baseline measured in the same run).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Up(a) => cmd::up::run(a),
         Command::Status(a) => cmd::status::run(a),
         Command::Down(a) => cmd::down::run(a),
+        Command::Csi(a) => cmd::csi::run(a),
         Command::Bench(b) => cmd::bench::run(b),
     };
     match result {

@@ -222,7 +222,7 @@ async fn killed_supervisor_leaves_daemons_serving_and_up_adopts_them_then_down_u
     let c = TestCluster::private("downup");
     // Supervisor killed: the daemons keep running, status says so, and the
     // next `up` adopts the very same processes.
-    let pids: Vec<Option<u32>> = ["mon.a", "mgr.a", "osd.0"]
+    let pids: Vec<Option<u32>> = ["mon.a", "mgr.a", "osd.0", "csi.rbd"]
         .iter()
         .map(|d| c.daemon_pid(d))
         .collect();
@@ -244,10 +244,10 @@ async fn killed_supervisor_leaves_daemons_serving_and_up_adopts_them_then_down_u
         .iter()
         .map(|d| d["name"].as_str().unwrap())
         .collect();
-    assert_eq!(orphans, ["mgr.a", "mon.a", "osd.0"], "{s:#}");
+    assert_eq!(orphans, ["csi.rbd", "mgr.a", "mon.a", "osd.0"], "{s:#}");
     let o = rookery(&["up", "--dir", c.dir_str()]);
     assert!(o.status.success(), "{}", text(&o));
-    let adopted: Vec<Option<u32>> = ["mon.a", "mgr.a", "osd.0"]
+    let adopted: Vec<Option<u32>> = ["mon.a", "mgr.a", "osd.0", "csi.rbd"]
         .iter()
         .map(|d| c.daemon_pid(d))
         .collect();
@@ -266,12 +266,16 @@ async fn killed_supervisor_leaves_daemons_serving_and_up_adopts_them_then_down_u
     assert!(o.status.success(), "{}", text(&o));
     // Nothing of the cluster is left running.
     assert_eq!(c.status()["running"], false);
-    for d in ["mon.a", "mgr.a", "osd.0"] {
+    for d in ["mon.a", "mgr.a", "osd.0", "csi.rbd"] {
         assert!(
             !c.dir.join(format!("run/{d}.pid")).exists(),
             "{d} pid file left"
         );
     }
+    assert!(
+        !c.dir.join("run/csi-rbd.sock").exists(),
+        "CSI socket left behind"
+    );
     let o = rookery(&["up", "--dir", c.dir_str()]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(c.dir.join("fsid")).unwrap(), fsid);

@@ -99,6 +99,8 @@ pub fn live_daemons(layout: &Layout) -> Vec<LiveDaemon> {
                 "mon" => Kind::Mon.program(),
                 "mgr" => Kind::Mgr.program(),
                 "osd" => Kind::Osd.program(),
+                // Our own plugins run this binary (matched by file name).
+                "csi" => "rookery",
                 _ => return None,
             };
             let pid = procs::read_pid(&e.path())?;

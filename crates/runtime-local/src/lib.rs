@@ -7,6 +7,7 @@
 
 pub mod ceph_ops;
 pub mod config;
+pub mod csi;
 pub mod daemons;
 pub mod down;
 pub mod error;

@@ -3,6 +3,7 @@
 //! and restarts, recent events). Works without Ceph when the cluster is down.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -30,6 +31,8 @@ pub struct StatusReport {
     /// Why `ceph` is missing, when the supervisor runs.
     pub ceph_error: Option<String>,
     pub services: BTreeMap<String, String>,
+    /// CSI driver name -> endpoint, for plugins whose socket is present.
+    pub csi: BTreeMap<String, String>,
     pub dashboard_password_file: Option<String>,
     pub daemons: Vec<DaemonStatus>,
     /// Daemons still running without a supervisor (the next `up` adopts them).
@@ -64,6 +67,12 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
         Vec::new()
     };
     let pw = layout.dashboard_password();
+    let rbd = crate::csi::rbd_endpoint(layout);
+    let csi = if running && Path::new(rbd.trim_start_matches("unix://")).exists() {
+        BTreeMap::from([("rbd.csi.ceph.com".to_string(), rbd)])
+    } else {
+        BTreeMap::new()
+    };
     StatusReport {
         dir: layout.root().display().to_string(),
         conf: layout.conf().display().to_string(),
@@ -76,6 +85,7 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
         ceph,
         ceph_error,
         services,
+        csi,
         dashboard_password_file: pw.exists().then(|| pw.display().to_string()),
         daemons,
         unsupervised: if running {

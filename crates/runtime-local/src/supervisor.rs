@@ -167,10 +167,11 @@ impl Supervisor {
         self.publish();
     }
 
-    /// Stops everything in the order Ceph likes: mgr and mds first, then the
-    /// OSDs (together), the mons last so the others can report going down.
+    /// Stops everything in the order Ceph likes: the CSI plugins (clients)
+    /// first, then mgr and mds, then the OSDs (together), the mons last so
+    /// the others can report going down.
     pub async fn stop_all(&self) {
-        for group in ["mgr.", "mds.", "osd.", "mon.", ""] {
+        for group in ["csi.", "mgr.", "mds.", "osd.", "mon.", ""] {
             let batch: Vec<String> = lock(&self.daemons)
                 .keys()
                 .filter(|n| n.starts_with(group))

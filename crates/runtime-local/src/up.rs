@@ -17,7 +17,7 @@ use crate::events::EventLog;
 use crate::layout::{write_atomic, Layout};
 use crate::progress::Progress;
 use crate::supervisor::Supervisor;
-use crate::{mgr, mon, osd, ports};
+use crate::{csi, mgr, mon, osd, ports};
 
 /// What `up` reports when the cluster is up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +30,8 @@ pub struct UpSummary {
     /// Health checks still open (expected warnings), in words.
     pub remaining: Vec<String>,
     pub services: BTreeMap<String, String>,
+    /// CSI driver name -> endpoint.
+    pub csi: BTreeMap<String, String>,
     /// Seconds from start until all OSDs were up.
     pub osds_up_after: f64,
     pub total_secs: f64,
@@ -135,6 +137,14 @@ pub async fn bring_up(
         format!("created {}", created.join(", "))
     });
 
+    let step = progress.step("csi", "starting the RBD CSI plugin");
+    csi::ensure_users(layout, &admin).await?;
+    let exe = std::env::current_exe().ctx("cannot find the rookery binary", "/proc/self/exe")?;
+    sup.start(csi::rbd_spec(layout, &exe));
+    let csi_endpoint = csi::rbd_endpoint(layout);
+    wait_for_socket(layout, &csi_endpoint, deadline).await?;
+    step.done(csi_endpoint.clone());
+
     let services = mgr::enable_modules(
         layout,
         &admin,
@@ -179,6 +189,7 @@ pub async fn bring_up(
         health: snap.health,
         remaining: final_state.waiting_for,
         services,
+        csi: BTreeMap::from([("rbd.csi.ceph.com".to_string(), csi_endpoint)]),
         osds_up_after,
         total_secs: progress.elapsed(),
     })
@@ -319,6 +330,23 @@ async fn start_osds(
         return Err(e);
     }
     step.done("created");
+    Ok(())
+}
+
+/// Waits for the CSI plugin to create its socket (it connects to the cluster
+/// first), so `up` returns with the endpoint usable.
+async fn wait_for_socket(layout: &Layout, endpoint: &str, deadline: Instant) -> Result<()> {
+    let path = std::path::PathBuf::from(endpoint.trim_start_matches("unix://"));
+    while !path.exists() {
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                what: format!("the CSI plugin's socket {}", path.display()),
+                secs: 0,
+                missing: format!("see {}", layout.daemon_output(csi::RBD_DAEMON).display()),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     Ok(())
 }
 

@@ -164,6 +164,9 @@ fn render(r: &StatusReport) -> String {
         for (name, url) in &r.services {
             let _ = writeln!(o, "    {name:<11} {url}");
         }
+        for (driver, endpoint) in &r.csi {
+            let _ = writeln!(o, "    csi         {driver} on {endpoint}");
+        }
         if let Some(pw) = &r.dashboard_password_file {
             let _ = writeln!(o, "    dashboard login: admin / password in {pw}");
         }

@@ -141,6 +141,9 @@ fn print_summary(layout: &rookery_runtime_local::Layout, s: &UpSummary, pid: u32
     for (name, url) in &s.services {
         println!("  {name:<11} {url}");
     }
+    for (driver, endpoint) in &s.csi {
+        println!("  csi         {driver} on {endpoint}");
+    }
     if s.services.contains_key("dashboard") {
         println!(
             "  dashboard login: admin / password in {}",
