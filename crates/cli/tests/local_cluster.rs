@@ -285,28 +285,49 @@ async fn killed_supervisor_leaves_daemons_serving_and_up_adopts_them_then_down_u
     assert_eq!(io.read("survivor").await.unwrap(), b"written before down");
 }
 
+/// `rookery up -f` of `yaml` in a fresh directory; the directory and the spec
+/// file are removed when it drops.
+struct Attempt {
+    dir: std::path::PathBuf,
+    spec: std::path::PathBuf,
+    out: std::process::Output,
+}
+
+impl Attempt {
+    fn up(name: &str, yaml: &str) -> Self {
+        let dir = common::tmp_root().join(format!("rookery-{name}-{}", std::process::id()));
+        let spec = dir.with_extension("yaml");
+        std::fs::write(&spec, yaml).unwrap();
+        let out = rookery(&[
+            "up",
+            "-f",
+            spec.to_str().unwrap(),
+            "--dir",
+            dir.to_str().unwrap(),
+        ]);
+        Attempt { dir, spec, out }
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.spec);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 #[test]
 fn bad_spec_is_rejected_before_anything_is_created() {
-    let dir = common::tmp_root().join(format!("rookery-badspec-{}", std::process::id()));
-    let spec = dir.with_extension("yaml");
-    std::fs::write(
-        &spec,
+    let a = Attempt::up(
+        "badspec",
         "apiVersion: ceph.rook.io/v1\nkind: CephCluster\nmetadata:\n  name: bad\nspec:\n  mon:\n    count: 2\n  storage:\n    files:\n      count: 1\n      size: 1Gi\n",
-    )
-    .unwrap();
-    let o = rookery(&[
-        "up",
-        "-f",
-        spec.to_str().unwrap(),
-        "--dir",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("spec.mon.count"), "{}", text(&o));
-    assert!(err.contains("spec.storage.files.size"), "{}", text(&o));
+    );
+    assert!(!a.out.status.success());
+    let err = String::from_utf8_lossy(&a.out.stderr);
+    assert!(err.contains("spec.mon.count"), "{}", text(&a.out));
+    assert!(err.contains("spec.storage.files.size"), "{}", text(&a.out));
     assert!(
-        !dir.join("fsid").exists(),
+        !a.dir.join("fsid").exists(),
         "a cluster was created from a bad spec"
     );
 }
@@ -315,30 +336,18 @@ fn bad_spec_is_rejected_before_anything_is_created() {
 fn port_in_use_is_a_clear_error_and_nothing_keeps_running() {
     let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = busy.local_addr().unwrap().port();
-    let dir = common::tmp_root().join(format!("rookery-busyport-{}", std::process::id()));
-    let spec = dir.with_extension("yaml");
-    let yaml = common::spec_yaml("busy", 1, 1, false);
-    let yaml = yaml
+    let yaml: Vec<String> = common::spec_yaml("busy", 1, 1, false)
         .lines()
-        .map(|l| {
-            if l.trim_start().starts_with("monV2:") {
-                format!("      monV2: {port}")
-            } else {
-                l.to_string()
-            }
+        .map(|l| match l.trim_start().strip_prefix("monV2:") {
+            // Keep the line's indentation.
+            Some(_) => format!("{}monV2: {port}", &l[..l.len() - l.trim_start().len()]),
+            None => l.to_string(),
         })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&spec, yaml).unwrap();
-    let o = rookery(&[
-        "up",
-        "-f",
-        spec.to_str().unwrap(),
-        "--dir",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(!o.status.success(), "{}", text(&o));
-    let out = text(&o);
+        .collect();
+    let a = Attempt::up("busyport", &yaml.join("\n"));
+    let (o, dir) = (&a.out, &a.dir);
+    assert!(!o.status.success(), "{}", text(o));
+    let out = text(o);
     assert!(out.contains(&format!("port {port} (mon.a msgr2)")), "{out}");
     assert!(out.contains("spec.network.ports.monV2"), "{out}");
     // The supervisor gave up and left nothing behind.
@@ -347,6 +356,4 @@ fn port_in_use_is_a_clear_error_and_nothing_keeps_running() {
     let s: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(s["running"], false, "{s:#}");
     drop(busy);
-    let _ = std::fs::remove_file(&spec);
-    let _ = std::fs::remove_dir_all(&dir);
 }
