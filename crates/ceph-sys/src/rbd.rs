@@ -22,6 +22,7 @@ pub const RBD_IMAGE_OPTION_ORDER: c_int = 2;
 pub const RBD_IMAGE_OPTION_STRIPE_UNIT: c_int = 3;
 pub const RBD_IMAGE_OPTION_STRIPE_COUNT: c_int = 4;
 pub const RBD_IMAGE_OPTION_DATA_POOL: c_int = 10;
+pub const RBD_IMAGE_OPTION_CLONE_FORMAT: c_int = 12;
 
 // Feature bits (`rbd/features.h`).
 pub const RBD_FEATURE_LAYERING: u64 = 1 << 0;
@@ -55,6 +56,21 @@ pub struct rbd_image_info_t {
     pub parent_name: [c_char; RBD_MAX_IMAGE_NAME_SIZE],
 }
 
+/// `rbd_trash_image_info_t`: `id` and `name` are malloc'ed by librbd, freed by
+/// `rbd_trash_list_cleanup`. `source` is the `rbd_trash_image_source_t` enum.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct rbd_trash_image_info_t {
+    pub id: *mut c_char,
+    pub name: *mut c_char,
+    pub source: c_int,
+    pub deletion_time: libc::time_t,
+    pub deferment_end_time: libc::time_t,
+}
+
+// LP64: 2*8 + 4 (+4 padding) + 2*8.
+const _: () = assert!(std::mem::size_of::<rbd_trash_image_info_t>() == 40);
+
 // The layout must match the C struct on LP64: 3*8 + 4 + 24 (+4 padding) + 8 + 96.
 const _: () = assert!(std::mem::size_of::<rbd_image_info_t>() == 160);
 
@@ -86,7 +102,22 @@ extern "C" {
         opts: rbd_image_options_t,
     ) -> c_int;
     pub fn rbd_remove(io: rados_ioctx_t, name: *const c_char) -> c_int;
+    pub fn rbd_clone3(
+        p_ioctx: rados_ioctx_t,
+        p_name: *const c_char,
+        p_snapname: *const c_char,
+        c_ioctx: rados_ioctx_t,
+        c_name: *const c_char,
+        c_opts: rbd_image_options_t,
+    ) -> c_int;
     pub fn rbd_trash_move(io: rados_ioctx_t, name: *const c_char, delay: u64) -> c_int;
+    pub fn rbd_trash_list(
+        io: rados_ioctx_t,
+        trash_entries: *mut rbd_trash_image_info_t,
+        num_entries: *mut size_t,
+    ) -> c_int;
+    pub fn rbd_trash_list_cleanup(trash_entries: *mut rbd_trash_image_info_t, num_entries: size_t);
+    pub fn rbd_trash_remove(io: rados_ioctx_t, id: *const c_char, force: bool) -> c_int;
 
     pub fn rbd_open(
         io: rados_ioctx_t,
@@ -110,4 +141,15 @@ extern "C" {
         prefix_len: size_t,
     ) -> c_int;
     pub fn rbd_get_features(image: rbd_image_t, features: *mut u64) -> c_int;
+    pub fn rbd_snap_create(image: rbd_image_t, snapname: *const c_char) -> c_int;
+    pub fn rbd_snap_remove(image: rbd_image_t, snapname: *const c_char) -> c_int;
+    pub fn rbd_flatten(image: rbd_image_t) -> c_int;
+    pub fn rbd_read(image: rbd_image_t, ofs: u64, len: size_t, buf: *mut c_char) -> libc::ssize_t;
+    pub fn rbd_write(
+        image: rbd_image_t,
+        ofs: u64,
+        len: size_t,
+        buf: *const c_char,
+    ) -> libc::ssize_t;
+    pub fn rbd_get_create_timestamp(image: rbd_image_t, timestamp: *mut libc::timespec) -> c_int;
 }

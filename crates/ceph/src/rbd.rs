@@ -136,6 +136,81 @@ pub async fn create(io: &IoCtx, name: &str, size: u64, opts: &ImageOptions) -> R
     .await
 }
 
+/// Clones snapshot `snap` of image `parent` into a new image `child` in the same
+/// pool, as a format 2 clone (no snapshot protection needed), with `features`.
+pub async fn clone(io: &IoCtx, parent: &str, snap: &str, child: &str, features: u64) -> Result<()> {
+    let c_parent = c_name("parent image name", parent)?;
+    let c_snap = c_name("snapshot name", snap)?;
+    with_image(io, "clone", child, move |io, child| {
+        let mut options = sys_rbd::ImageOptions::new();
+        options.set_u64(ffi::RBD_IMAGE_OPTION_FEATURES, features)?;
+        options.set_u64(ffi::RBD_IMAGE_OPTION_CLONE_FORMAT, 2)?;
+        sys_rbd::clone(io, &c_parent, &c_snap, child, &mut options)
+    })
+    .await
+}
+
+/// Creates snapshot `snap` of an image.
+pub async fn snap_create(io: &IoCtx, image: &str, snap: &str) -> Result<()> {
+    let c_snap = c_name("snapshot name", snap)?;
+    with_image(io, "snap create", image, move |io, image| {
+        Image::open(io, image)?.snap_create(&c_snap)
+    })
+    .await
+}
+
+/// Removes snapshot `snap` of an image (ENOENT if missing).
+pub async fn snap_remove(io: &IoCtx, image: &str, snap: &str) -> Result<()> {
+    let c_snap = c_name("snapshot name", snap)?;
+    with_image(io, "snap remove", image, move |io, image| {
+        Image::open(io, image)?.snap_remove(&c_snap)
+    })
+    .await
+}
+
+/// Writes `data` into an image at byte `offset` (tests and tools; volumes are
+/// written through the node's mapping).
+pub async fn write(io: &IoCtx, image: &str, offset: u64, data: Vec<u8>) -> Result<()> {
+    with_image(io, "write", image, move |io, image| {
+        let written = Image::open(io, image)?.write(offset, &data)?;
+        if written == data.len() {
+            Ok(())
+        } else {
+            Err(libc::EIO)
+        }
+    })
+    .await
+}
+
+/// Reads up to `len` bytes of an image at byte `offset`.
+pub async fn read(io: &IoCtx, image: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+    with_image(io, "read", image, move |io, image| {
+        Image::open_read_only(io, image)?.read(offset, len)
+    })
+    .await
+}
+
+/// Copies a clone's parent data in, so it no longer depends on its parent.
+pub async fn flatten(io: &IoCtx, image: &str) -> Result<()> {
+    with_image(io, "flatten", image, |io, image| {
+        Image::open(io, image)?.flatten()
+    })
+    .await
+}
+
+/// When an image was created.
+pub async fn create_timestamp(io: &IoCtx, image: &str) -> Result<std::time::SystemTime> {
+    let (secs, nanos) = with_image(io, "get create timestamp", image, |io, image| {
+        Image::open_read_only(io, image)?.create_timestamp()
+    })
+    .await?;
+    let since = std::time::Duration::new(
+        u64::try_from(secs).unwrap_or(0),
+        u32::try_from(nanos).unwrap_or(0),
+    );
+    Ok(std::time::UNIX_EPOCH + since)
+}
+
 /// Removes an image and its data (ENOENT if missing, EBUSY while it has watchers).
 pub async fn remove(io: &IoCtx, name: &str) -> Result<()> {
     with_image(io, "remove", name, sys_rbd::remove).await
@@ -173,6 +248,48 @@ pub async fn trash_move(io: &IoCtx, name: &str, delay_secs: u64) -> Result<()> {
         sys_rbd::trash_move(io, image, delay_secs)
     })
     .await
+}
+
+/// The id of an image (what the trash and `csi.imageid` know it by).
+pub async fn image_id(io: &IoCtx, name: &str) -> Result<String> {
+    with_image(io, "get id", name, |io, image| {
+        Image::open_read_only(io, image)?.id()
+    })
+    .await
+}
+
+/// Deletes an image from the trash by id (ENOENT if no such entry). `force` also
+/// removes an entry whose deferment time has not passed.
+pub async fn trash_remove(io: &IoCtx, image_id: &str, force: bool) -> Result<()> {
+    let c_id = c_name("image id", image_id)?;
+    let op = format!(
+        "rbd trash remove of image id '{image_id}' {}",
+        io.location()
+    );
+    let raw = io.raw();
+    run(|| op.clone(), {
+        let op = op.clone();
+        move || sys_rbd::trash_remove(&raw, &c_id, force).map_err(|e| Error::ceph(op, e))
+    })
+    .await
+}
+
+/// The images in the trash of the ioctx's pool and namespace.
+pub async fn trash_list(io: &IoCtx) -> Result<Vec<ImageSpec>> {
+    let op = format!("rbd trash list {}", io.location());
+    let raw = io.raw();
+    let specs = run(|| op.clone(), {
+        let op = op.clone();
+        move || sys_rbd::trash_list(&raw).map_err(|e| Error::ceph(op, e))
+    })
+    .await?;
+    Ok(specs
+        .into_iter()
+        .map(|s| ImageSpec {
+            id: s.id,
+            name: s.name,
+        })
+        .collect())
 }
 
 /// The images of the ioctx's pool and namespace.

@@ -6,4 +6,5 @@ pub mod error;
 pub mod grpc;
 pub mod journal;
 pub mod locks;
+pub mod rbd;
 pub mod volume_id;

@@ -59,6 +59,29 @@ pub fn create(io: &IoCtx, name: &CStr, size: u64, opts: &mut ImageOptions) -> Re
     Ok(())
 }
 
+/// Clones `parent@snap` into a new image `child` (both in `io`'s pool).
+pub fn clone(
+    io: &IoCtx,
+    parent: &CStr,
+    snap: &CStr,
+    child: &CStr,
+    opts: &mut ImageOptions,
+) -> Result<(), Errno> {
+    // SAFETY: the ioctx and options are live; all names are NUL-terminated and
+    // copied; librbd only reads the ioctx (used as parent and child context).
+    check(unsafe {
+        ffi::rbd_clone3(
+            io.raw(),
+            parent.as_ptr(),
+            snap.as_ptr(),
+            io.raw(),
+            child.as_ptr(),
+            opts.0,
+        )
+    })?;
+    Ok(())
+}
+
 /// Removes an image and its data.
 pub fn remove(io: &IoCtx, name: &CStr) -> Result<(), Errno> {
     // SAFETY: the ioctx is live; `name` is NUL-terminated and only read.
@@ -71,6 +94,46 @@ pub fn trash_move(io: &IoCtx, name: &CStr, delay_secs: u64) -> Result<(), Errno>
     // SAFETY: the ioctx is live; `name` is NUL-terminated and only read.
     check(unsafe { ffi::rbd_trash_move(io.raw(), name.as_ptr(), delay_secs) })?;
     Ok(())
+}
+
+/// Removes an image from the trash by id, deleting its data. `force` also removes
+/// an image whose deferment time has not passed yet.
+pub fn trash_remove(io: &IoCtx, id: &CStr, force: bool) -> Result<(), Errno> {
+    // SAFETY: the ioctx is live; `id` is NUL-terminated and only read.
+    check(unsafe { ffi::rbd_trash_remove(io.raw(), id.as_ptr(), force) })?;
+    Ok(())
+}
+
+/// Lists the trash of the ioctx's pool and namespace as (id, name) pairs.
+pub fn trash_list(io: &IoCtx) -> Result<Vec<ImageSpec>, Errno> {
+    let mut capacity = 16;
+    loop {
+        let mut entries: Vec<ffi::rbd_trash_image_info_t> = Vec::with_capacity(capacity);
+        let mut count = capacity;
+        // SAFETY: `entries` has room for `count` entries (a dangling but non-null and
+        // aligned pointer when empty); librbd fills at most `count`, or fails with
+        // ERANGE and the needed count without touching the entries.
+        let ret = unsafe { ffi::rbd_trash_list(io.raw(), entries.as_mut_ptr(), &mut count) };
+        if ret == -libc::ERANGE && count > capacity {
+            capacity = count;
+            continue;
+        }
+        check(ret)?;
+        // SAFETY: on success librbd initialized the first `count` (<= capacity) entries.
+        unsafe { entries.set_len(count.min(capacity)) };
+        let images = entries
+            .iter()
+            .map(|e| ImageSpec {
+                // SAFETY: librbd strdup'ed both strings (non-null, NUL-terminated).
+                id: unsafe { c_string(e.id) },
+                // SAFETY: as above.
+                name: unsafe { c_string(e.name) },
+            })
+            .collect();
+        // SAFETY: frees the strings of the `entries.len()` initialized entries once.
+        unsafe { ffi::rbd_trash_list_cleanup(entries.as_mut_ptr(), entries.len()) };
+        return Ok(images);
+    }
 }
 
 /// Lists the images of the ioctx's pool and namespace.
@@ -195,11 +258,72 @@ impl<'io> Image<'io> {
     }
 }
 
+impl Image<'_> {
+    /// Creates snapshot `name` of the image.
+    pub fn snap_create(&mut self, name: &CStr) -> Result<(), Errno> {
+        // SAFETY: the image is open and exclusively borrowed; `name` is copied.
+        check(unsafe { ffi::rbd_snap_create(self.handle, name.as_ptr()) })?;
+        Ok(())
+    }
+
+    /// Removes snapshot `name` (with v2 clones of it, into the trash namespace).
+    pub fn snap_remove(&mut self, name: &CStr) -> Result<(), Errno> {
+        // SAFETY: as in `snap_create`.
+        check(unsafe { ffi::rbd_snap_remove(self.handle, name.as_ptr()) })?;
+        Ok(())
+    }
+
+    /// Writes `data` at byte `offset`; returns the bytes written.
+    pub fn write(&mut self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        // SAFETY: the image is open and exclusively borrowed; librbd reads exactly
+        // `data.len()` bytes from the slice.
+        let ret = unsafe { ffi::rbd_write(self.handle, offset, data.len(), data.as_ptr().cast()) };
+        ssize(ret)
+    }
+
+    /// Reads up to `len` bytes at byte `offset` (fewer at the end of the image).
+    pub fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
+        let mut buf = vec![0u8; len];
+        // SAFETY: the image is open; `buf` has room for `len` bytes, librbd writes at
+        // most that many.
+        let ret = unsafe { ffi::rbd_read(self.handle, offset, len, buf.as_mut_ptr().cast()) };
+        buf.truncate(ssize(ret)?);
+        Ok(buf)
+    }
+
+    /// Copies the parent's data in, detaching the image from its parent.
+    pub fn flatten(&mut self) -> Result<(), Errno> {
+        // SAFETY: the image is open and exclusively borrowed.
+        check(unsafe { ffi::rbd_flatten(self.handle) })?;
+        Ok(())
+    }
+
+    /// When the image was created, as seconds and nanoseconds since the epoch.
+    pub fn create_timestamp(&self) -> Result<(i64, i64), Errno> {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: the image is open; `ts` is a valid out-pointer.
+        check(unsafe { ffi::rbd_get_create_timestamp(self.handle, &mut ts) })?;
+        Ok((ts.tv_sec, ts.tv_nsec))
+    }
+}
+
 impl Drop for Image<'_> {
     fn drop(&mut self) {
         // SAFETY: opened by rbd_open*, closed exactly once. A close error leaves
         // nothing for us to recover.
         unsafe { ffi::rbd_close(self.handle) };
+    }
+}
+
+/// A byte count or a negative errno, as librbd's read and write return them.
+fn ssize(ret: libc::ssize_t) -> Result<usize, Errno> {
+    if ret < 0 {
+        Err(i32::try_from(-ret).unwrap_or(libc::EIO))
+    } else {
+        Ok(usize::try_from(ret).unwrap_or(0))
     }
 }
 

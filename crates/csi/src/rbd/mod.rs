@@ -1,0 +1,315 @@
+//! The RBD driver's Controller service: volumes as RBD images named through the
+//! name journal, byte-compatible with ceph-csi (volume IDs, journal keys, image
+//! names), so volumes either made are managed by the other.
+//!
+//! One file per concern: `params` checks requests, `volume` resolves volume IDs,
+//! `pools` caches pool handles, `create`, `delete` (with the background trash
+//! purge), `expand`, `list` (ListVolumes and ValidateVolumeCapabilities),
+//! `capacity` (GetCapacity and the advertised capabilities), `snapshot`
+//! (Create/Delete/ListSnapshots), `copy` (clone + flatten, used by snapshots and
+//! by volumes from a snapshot or a volume), `error` (codes).
+//!
+//! Not implemented (UNIMPLEMENTED, and not advertised): ControllerPublish/
+//! Unpublish (RBD needs no attach step), GetSnapshot, volume health,
+//! ControllerGetVolume, ControllerModifyVolume.
+//!
+//! Credentials: ceph-csi connects with the `userID`/`userKey` secrets of each
+//! request. This controller has its own connection (provisioner or admin
+//! credentials, chosen by whoever builds it) and accepts the request secrets
+//! without using them.
+//!
+//! Deadlines: every RPC runs under [`RbdController::with_deadline`] (default
+//! [`DEFAULT_DEADLINE`]); past it the request ends with DEADLINE_EXCEEDED and its
+//! locks are released, as they are on any return (they are guards). Each librados
+//! call is bounded too, by the connection's `rados_osd_op_timeout` and
+//! `rados_mon_op_timeout` ([`rookery_ceph::ConnectOptions::timeout`]).
+
+mod capacity;
+mod client;
+mod copy;
+mod create;
+mod delete;
+mod error;
+mod expand;
+mod list;
+mod params;
+mod pools;
+mod snapshot;
+mod volume;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rookery_ceph::Rados;
+use rookery_csi_proto::v1::controller_server::{Controller, ControllerServer};
+use rookery_csi_proto::v1::*;
+use tonic::{Request, Response, Status};
+
+pub use client::{connect_controller, ControllerClient};
+pub use delete::PurgeOutcome;
+pub use error::ControllerError;
+
+use crate::journal::DEFAULT_INSTANCE_ID;
+use crate::locks::{LockKind, Locks};
+use delete::Purges;
+use pools::Pools;
+
+/// How long one controller RPC may take, all Ceph calls included.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The RBD Controller service. Clones share the connection, locks and pending purges.
+#[derive(Debug, Clone)]
+pub struct RbdController {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    cluster_id: String,
+    instance_id: String,
+    pools: Pools,
+    rados: Rados,
+    /// Request names and volume IDs with an operation in progress (one set, as in
+    /// ceph-csi, so a delete by ID and a create by name exclude each other too).
+    locks: Locks,
+    /// Snapshot request names and snapshot IDs with an operation in progress.
+    snap_locks: Locks,
+    purges: Purges,
+    deadline: Duration,
+}
+
+impl RbdController {
+    /// A controller for the cluster `cluster_id` (the `clusterID` StorageClasses
+    /// name, normally the fsid), using `rados` for every Ceph call, with journal
+    /// instance id `default` and a deadline of [`DEFAULT_DEADLINE`] per RPC.
+    pub fn new(cluster_id: impl Into<String>, rados: Rados) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                cluster_id: cluster_id.into(),
+                instance_id: DEFAULT_INSTANCE_ID.into(),
+                pools: Pools::new(rados.clone()),
+                rados,
+                locks: Locks::new(LockKind::Volume),
+                snap_locks: Locks::new(LockKind::Snapshot),
+                purges: Purges::default(),
+                deadline: DEFAULT_DEADLINE,
+            }),
+        }
+    }
+
+    /// The same controller with another journal instance id (ceph-csi `--instanceid`).
+    pub fn with_instance_id(self, instance_id: impl Into<String>) -> Self {
+        self.with(|i| i.instance_id = instance_id.into())
+    }
+
+    /// The same controller (sharing locks, caches and pending purges) with another
+    /// per-RPC deadline.
+    pub fn with_deadline(self, deadline: Duration) -> Self {
+        self.with(|i| i.deadline = deadline)
+    }
+
+    fn with(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let i = &self.inner;
+        let mut inner = Inner {
+            cluster_id: i.cluster_id.clone(),
+            instance_id: i.instance_id.clone(),
+            pools: i.pools.clone(),
+            rados: i.rados.clone(),
+            locks: i.locks.clone(),
+            snap_locks: i.snap_locks.clone(),
+            purges: i.purges.clone(),
+            deadline: i.deadline,
+        };
+        change(&mut inner);
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn cluster_id(&self) -> &str {
+        &self.inner.cluster_id
+    }
+
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance_id
+    }
+
+    /// The lock set for IDs and names of `kind`.
+    fn locks_of(&self, kind: crate::journal::JournalKind) -> &Locks {
+        match kind {
+            crate::journal::JournalKind::Volume => &self.inner.locks,
+            crate::journal::JournalKind::Snapshot => &self.inner.snap_locks,
+        }
+    }
+
+    /// The tonic service, for [`crate::grpc::serve`]'s routes.
+    pub fn into_server(self) -> ControllerServer<Self> {
+        ControllerServer::new(self)
+    }
+
+    /// Waits for every trash purge started by DeleteVolume so far and reports each.
+    pub async fn wait_for_purges(&self) -> Vec<PurgeOutcome> {
+        self.inner.purges.wait().await
+    }
+
+    /// Runs one RPC body under the deadline; its locks drop with it either way.
+    async fn run<T>(
+        &self,
+        rpc: &'static str,
+        body: impl Future<Output = error::Result<T>>,
+    ) -> Result<Response<T>, Status> {
+        let deadline = self.inner.deadline;
+        let result = match tokio::time::timeout(deadline, body).await {
+            Ok(result) => result,
+            Err(_) => Err(ControllerError::Deadline { rpc, deadline }),
+        };
+        match result {
+            Ok(reply) => Ok(Response::new(reply)),
+            Err(e) => {
+                tracing::debug!(rpc, code = %e.code(), error = %e, "controller request failed");
+                Err(e.into())
+            }
+        }
+    }
+}
+
+fn unimplemented(rpc: &str) -> Status {
+    Status::unimplemented(format!(
+        "{rpc} is not implemented by the rookery RBD controller"
+    ))
+}
+
+#[tonic::async_trait]
+impl Controller for RbdController {
+    async fn create_volume(
+        &self,
+        request: Request<CreateVolumeRequest>,
+    ) -> Result<Response<CreateVolumeResponse>, Status> {
+        self.run("CreateVolume", self.create(request.into_inner()))
+            .await
+    }
+
+    async fn delete_volume(
+        &self,
+        request: Request<DeleteVolumeRequest>,
+    ) -> Result<Response<DeleteVolumeResponse>, Status> {
+        self.run("DeleteVolume", self.delete(request.into_inner()))
+            .await
+    }
+
+    async fn controller_publish_volume(
+        &self,
+        _request: Request<ControllerPublishVolumeRequest>,
+    ) -> Result<Response<ControllerPublishVolumeResponse>, Status> {
+        Err(unimplemented("ControllerPublishVolume"))
+    }
+
+    async fn controller_unpublish_volume(
+        &self,
+        _request: Request<ControllerUnpublishVolumeRequest>,
+    ) -> Result<Response<ControllerUnpublishVolumeResponse>, Status> {
+        Err(unimplemented("ControllerUnpublishVolume"))
+    }
+
+    async fn validate_volume_capabilities(
+        &self,
+        request: Request<ValidateVolumeCapabilitiesRequest>,
+    ) -> Result<Response<ValidateVolumeCapabilitiesResponse>, Status> {
+        self.run(
+            "ValidateVolumeCapabilities",
+            self.validate(request.into_inner()),
+        )
+        .await
+    }
+
+    async fn list_volumes(
+        &self,
+        request: Request<ListVolumesRequest>,
+    ) -> Result<Response<ListVolumesResponse>, Status> {
+        self.run("ListVolumes", self.list(request.into_inner()))
+            .await
+    }
+
+    async fn controller_list_volume_health(
+        &self,
+        _request: Request<ControllerListVolumeHealthRequest>,
+    ) -> Result<Response<ControllerListVolumeHealthResponse>, Status> {
+        Err(unimplemented("ControllerListVolumeHealth"))
+    }
+
+    async fn controller_get_volume_health(
+        &self,
+        _request: Request<ControllerGetVolumeHealthRequest>,
+    ) -> Result<Response<ControllerGetVolumeHealthResponse>, Status> {
+        Err(unimplemented("ControllerGetVolumeHealth"))
+    }
+
+    async fn get_capacity(
+        &self,
+        request: Request<GetCapacityRequest>,
+    ) -> Result<Response<GetCapacityResponse>, Status> {
+        self.run("GetCapacity", self.capacity(request.into_inner()))
+            .await
+    }
+
+    async fn controller_get_capabilities(
+        &self,
+        _request: Request<ControllerGetCapabilitiesRequest>,
+    ) -> Result<Response<ControllerGetCapabilitiesResponse>, Status> {
+        Ok(Response::new(capacity::capabilities()))
+    }
+
+    async fn create_snapshot(
+        &self,
+        request: Request<CreateSnapshotRequest>,
+    ) -> Result<Response<CreateSnapshotResponse>, Status> {
+        self.run("CreateSnapshot", self.create_snapshot(request.into_inner()))
+            .await
+    }
+
+    async fn delete_snapshot(
+        &self,
+        request: Request<DeleteSnapshotRequest>,
+    ) -> Result<Response<DeleteSnapshotResponse>, Status> {
+        self.run("DeleteSnapshot", self.delete_snapshot(request.into_inner()))
+            .await
+    }
+
+    async fn list_snapshots(
+        &self,
+        request: Request<ListSnapshotsRequest>,
+    ) -> Result<Response<ListSnapshotsResponse>, Status> {
+        self.run("ListSnapshots", self.list_snapshots(request.into_inner()))
+            .await
+    }
+
+    async fn get_snapshot(
+        &self,
+        _request: Request<GetSnapshotRequest>,
+    ) -> Result<Response<GetSnapshotResponse>, Status> {
+        Err(unimplemented("GetSnapshot"))
+    }
+
+    async fn controller_expand_volume(
+        &self,
+        request: Request<ControllerExpandVolumeRequest>,
+    ) -> Result<Response<ControllerExpandVolumeResponse>, Status> {
+        self.run("ControllerExpandVolume", self.expand(request.into_inner()))
+            .await
+    }
+
+    async fn controller_get_volume(
+        &self,
+        _request: Request<ControllerGetVolumeRequest>,
+    ) -> Result<Response<ControllerGetVolumeResponse>, Status> {
+        Err(unimplemented("ControllerGetVolume"))
+    }
+
+    async fn controller_modify_volume(
+        &self,
+        _request: Request<ControllerModifyVolumeRequest>,
+    ) -> Result<Response<ControllerModifyVolumeResponse>, Status> {
+        Err(unimplemented("ControllerModifyVolume"))
+    }
+}

@@ -1,0 +1,122 @@
+//! I/O contexts and ids of the pools volumes live in, cached: every request names
+//! a pool (CreateVolume) or a pool id (a volume ID), and opening an ioctx or asking
+//! the mons for a name per request would cost a round trip each.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rookery_ceph::commands::OsdPoolLsDetail;
+use rookery_ceph::{IoCtx, Rados};
+
+use super::error::{ControllerError, Result};
+
+/// A pool a volume lives in.
+#[derive(Debug, Clone)]
+pub(crate) struct Pool {
+    pub name: String,
+    pub id: i64,
+    pub io: IoCtx,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Pools {
+    rados: Rados,
+    by_name: Arc<Mutex<HashMap<String, Pool>>>,
+}
+
+impl Pools {
+    pub fn new(rados: Rados) -> Self {
+        Self {
+            rados,
+            by_name: Arc::default(),
+        }
+    }
+
+    /// The pool named `name`; NotFound when the cluster has none.
+    pub async fn by_name(&self, name: &str) -> Result<Pool> {
+        if let Some(pool) = self.cached(|p| p.name == name) {
+            return Ok(pool);
+        }
+        let not_found = |e: rookery_ceph::Error| {
+            if e.is_not_found() {
+                ControllerError::NotFound(format!(
+                    "pool '{name}' does not exist; create it or fix the StorageClass parameter 'pool'"
+                ))
+            } else {
+                ControllerError::ceph(format!("open pool '{name}'"), e)
+            }
+        };
+        let id = self.rados.pool_id(name).await.map_err(not_found)?;
+        let io = self.rados.ioctx(name, None).await.map_err(not_found)?;
+        let pool = Pool {
+            name: name.to_owned(),
+            id,
+            io,
+        };
+        self.lock().insert(name.to_owned(), pool.clone());
+        Ok(pool)
+    }
+
+    /// The pool with id `id`, or None when it does not exist (any more).
+    pub async fn by_id(&self, id: i64) -> Result<Option<Pool>> {
+        if let Some(pool) = self.cached(|p| p.id == id) {
+            return Ok(Some(pool));
+        }
+        let name = self
+            .list()
+            .await?
+            .into_iter()
+            .find(|(pool_id, _, _)| *pool_id == id)
+            .map(|(_, name, _)| name);
+        match name {
+            Some(name) => match self.by_name(&name).await {
+                Ok(pool) => Ok(Some(pool)),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Ids and names of the pools tagged for RBD, by id.
+    pub async fn rbd_pools(&self) -> Result<Vec<(i64, String)>> {
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|(_, _, rbd)| *rbd)
+            .map(|(id, name, _)| (id, name))
+            .collect())
+    }
+
+    /// Every pool as (id, name, tagged for rbd), by id.
+    async fn list(&self) -> Result<Vec<(i64, String, bool)>> {
+        let pools = self
+            .rados
+            .mon_command(&OsdPoolLsDetail)
+            .await
+            .map_err(|e| ControllerError::ceph("list the pools", e))?;
+        let mut ids: Vec<(i64, String, bool)> = pools
+            .into_iter()
+            .map(|p| {
+                let rbd = p.application_metadata.contains_key("rbd");
+                (p.pool_id, p.pool_name, rbd)
+            })
+            .collect();
+        ids.sort();
+        // Forget pools that are gone, so a recreated name gets a fresh ioctx.
+        self.lock()
+            .retain(|name, p| ids.iter().any(|(id, n, _)| *id == p.id && n == name));
+        Ok(ids)
+    }
+
+    fn cached(&self, pred: impl Fn(&Pool) -> bool) -> Option<Pool> {
+        self.lock().values().find(|p| pred(p)).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pool>> {
+        self.by_name
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
