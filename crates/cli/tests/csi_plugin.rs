@@ -3,9 +3,18 @@
 
 mod common;
 
+use std::collections::HashMap;
+
 use rookery_csi::grpc::proto::v1::identity_client::IdentityClient;
-use rookery_csi::grpc::proto::v1::{GetPluginInfoRequest, ProbeRequest};
+use rookery_csi::grpc::proto::v1::volume_capability::{
+    access_mode::Mode, AccessMode, AccessType, MountVolume,
+};
+use rookery_csi::grpc::proto::v1::{
+    CapacityRange, CreateVolumeRequest, DeleteVolumeRequest, GetPluginInfoRequest, ProbeRequest,
+    VolumeCapability,
+};
 use rookery_csi::grpc::{connect, CsiEndpoint};
+use rookery_csi::rbd::connect_controller;
 
 #[tokio::test]
 async fn up_starts_the_rbd_plugin_on_its_socket_and_it_probes_ready() {
@@ -54,4 +63,63 @@ async fn up_starts_the_rbd_plugin_on_its_socket_and_it_probes_ready() {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", path.display());
     }
+}
+
+/// The plugin `up` started provisions through its own socket as the
+/// provisioner user: a volume appears as an image in the rbd pool and goes
+/// away again.
+#[tokio::test]
+async fn the_plugin_up_started_creates_and_deletes_a_volume() {
+    let c = common::shared();
+    let s = c.status();
+    let endpoint = CsiEndpoint::parse(s["csi"]["rbd.csi.ceph.com"].as_str().unwrap()).unwrap();
+    let fsid = s["fsid"].as_str().unwrap().to_string();
+    let mut ctl = connect_controller(&endpoint).await.unwrap();
+    let name = common::unique("pvc");
+    let req = CreateVolumeRequest {
+        name: name.clone(),
+        capacity_range: Some(CapacityRange {
+            required_bytes: 1 << 30,
+            limit_bytes: 0,
+        }),
+        volume_capabilities: vec![VolumeCapability {
+            access_mode: Some(AccessMode {
+                mode: Mode::SingleNodeWriter as i32,
+            }),
+            access_type: Some(AccessType::Mount(MountVolume::default())),
+        }],
+        parameters: HashMap::from([
+            ("clusterID".to_string(), fsid),
+            ("pool".to_string(), "rbd".to_string()),
+        ]),
+        ..Default::default()
+    };
+    let vol = ctl
+        .create_volume(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .volume
+        .unwrap();
+    assert_eq!(vol.capacity_bytes, 1 << 30);
+    let image = vol.volume_context["imageName"].clone();
+    let rados = c.rados().await;
+    let io = rados.ioctx("rbd", None).await.unwrap();
+    assert_eq!(
+        rookery_ceph::rbd::info(&io, &image).await.unwrap().size,
+        1 << 30
+    );
+    ctl.delete_volume(DeleteVolumeRequest {
+        volume_id: vol.volume_id,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let names: Vec<String> = rookery_ceph::rbd::list(&io)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert!(!names.contains(&image), "{image} still listed: {names:?}");
 }

@@ -376,10 +376,14 @@ impl Admin {
                 }
             })
             .collect();
+        // MAX AVAIL at the highest replication; a pool too new for `df`
+        // reports 0 and must not hide the others.
+        let top_size = pool_reports.iter().map(|p| p.size).max().unwrap_or(0);
         let usable_avail = pool_reports
             .iter()
-            .max_by_key(|p| p.size)
+            .filter(|p| p.size == top_size)
             .map(|p| p.max_avail)
+            .max()
             .unwrap_or(0);
         Ok(CephReport {
             fsid: s.fsid.clone(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rookery_ceph::{commands::Status, ConnectOptions, Rados};
 use rookery_csi::grpc::{serve, DriverKind, IdentityService, Routes};
+use rookery_csi::rbd::RbdController;
 
 use crate::runtime;
 
@@ -77,7 +78,22 @@ pub fn run(args: CsiArgs) -> anyhow::Result<ExitCode> {
             let rados = probe.clone();
             async move { rados.mon_command(&Status).await.map(|_| ()) }
         });
-        let routes = Routes::new(identity.into_server());
+        let mut routes = Routes::new(identity.into_server());
+        if args.controller {
+            match kind {
+                DriverKind::Rbd => {
+                    // The cluster id of volume IDs is the fsid, as with ceph-csi.
+                    let controller = RbdController::new(rados.fsid().to_string(), rados.clone());
+                    routes = routes.add_service(controller.into_server());
+                }
+                DriverKind::CephFs => {
+                    anyhow::bail!("the CephFS controller is not built yet; run --type rbd")
+                }
+            }
+        }
+        if args.node {
+            tracing::warn!("the Node service is not built yet; serving Identity only");
+        }
         tracing::info!(endpoint = %args.endpoint, driver = ?kind, "CSI plugin serving");
         serve(&args.endpoint, routes, shutdown_signal())
             .await
