@@ -62,6 +62,8 @@ enum Command {
     Status(cmd::status::StatusArgs),
     /// Stop the local cluster; with --purge, delete its data.
     Down(cmd::down::DownArgs),
+    /// Block volumes of the local cluster, through its CSI plugin.
+    Volume(cmd::volume::VolumeArgs),
     /// A CSI plugin (RBD or CephFS) on a unix socket.
     Csi(cmd::csi::CsiArgs),
     /// Benchmarks (print figures against a baseline measured in the same run).
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Up(a) => cmd::up::run(a),
         Command::Status(a) => cmd::status::run(a),
         Command::Down(a) => cmd::down::run(a),
+        Command::Volume(a) => cmd::volume::run(a),
         Command::Csi(a) => cmd::csi::run(a),
         Command::Bench(b) => cmd::bench::run(b),
     };

@@ -123,3 +123,58 @@ async fn the_plugin_up_started_creates_and_deletes_a_volume() {
         .collect();
     assert!(!names.contains(&image), "{image} still listed: {names:?}");
 }
+
+/// `rookery volume` drives the plugin like a CO: create, list, expand,
+/// delete by name, with clear errors for unknown names and bad sizes.
+#[test]
+fn volume_command_creates_lists_expands_and_deletes() {
+    let c = common::shared();
+    let name = common::unique("vol");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut full = vec!["volume", "--dir", c.dir_str(), "--output", "json"];
+        full.extend_from_slice(args);
+        let o = common::rookery(&full);
+        assert!(o.status.success(), "{}", common::text(&o));
+        serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    let created = json(&["create", &name, "--size", "2G"]);
+    assert_eq!(created[0]["size_bytes"], 2u64 << 30);
+    let listed = json(&["list"]);
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name.as_str())
+        .unwrap_or_else(|| panic!("{name} not listed: {listed:#}"));
+    assert_eq!(row["volume_id"], created[0]["volume_id"]);
+    assert_eq!(
+        json(&["expand", &name, "--size", "3G"])["size_bytes"],
+        3u64 << 30
+    );
+    json(&["delete", &name]);
+    let listed = json(&["list"]);
+    assert!(!listed.to_string().contains(&name), "{listed:#}");
+
+    let o = common::rookery(&["volume", "--dir", c.dir_str(), "delete", &name]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no volume named"),
+        "{}",
+        common::text(&o)
+    );
+    let o = common::rookery(&[
+        "volume",
+        "--dir",
+        c.dir_str(),
+        "create",
+        "x",
+        "--size",
+        "ten",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("size \"ten\""),
+        "{}",
+        common::text(&o)
+    );
+}

@@ -3,3 +3,4 @@ pub mod csi;
 pub mod down;
 pub mod status;
 pub mod up;
+pub mod volume;
