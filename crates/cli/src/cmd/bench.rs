@@ -24,6 +24,8 @@ const RSS_TARGET: u64 = 30 << 20;
 pub enum BenchCommand {
     /// Bring-up time and supervisor memory, against a hand bootstrap.
     Bringup(BringupArgs),
+    /// RBD CreateVolume/DeleteVolume over gRPC, against raw librbd.
+    Csi(super::bench_csi::CsiBenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -58,6 +60,7 @@ struct BringupResult {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Bringup(a) => bringup(a),
+        BenchCommand::Csi(a) => super::bench_csi::run(a),
     }
 }
 

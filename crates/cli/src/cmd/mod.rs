@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod bench_csi;
 pub mod csi;
 pub mod down;
 pub mod status;
