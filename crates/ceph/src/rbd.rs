@@ -274,6 +274,15 @@ pub async fn trash_remove(io: &IoCtx, image_id: &str, force: bool) -> Result<()>
     .await
 }
 
+impl From<sys_rbd::ImageSpec> for ImageSpec {
+    fn from(s: sys_rbd::ImageSpec) -> Self {
+        ImageSpec {
+            id: s.id,
+            name: s.name,
+        }
+    }
+}
+
 /// The images in the trash of the ioctx's pool and namespace.
 pub async fn trash_list(io: &IoCtx) -> Result<Vec<ImageSpec>> {
     let op = format!("rbd trash list {}", io.location());
@@ -283,13 +292,7 @@ pub async fn trash_list(io: &IoCtx) -> Result<Vec<ImageSpec>> {
         move || sys_rbd::trash_list(&raw).map_err(|e| Error::ceph(op, e))
     })
     .await?;
-    Ok(specs
-        .into_iter()
-        .map(|s| ImageSpec {
-            id: s.id,
-            name: s.name,
-        })
-        .collect())
+    Ok(specs.into_iter().map(ImageSpec::from).collect())
 }
 
 /// The images of the ioctx's pool and namespace.
@@ -301,13 +304,7 @@ pub async fn list(io: &IoCtx) -> Result<Vec<ImageSpec>> {
         move || sys_rbd::list(&raw).map_err(|e| Error::ceph(op, e))
     })
     .await?;
-    Ok(specs
-        .into_iter()
-        .map(|s| ImageSpec {
-            id: s.id,
-            name: s.name,
-        })
-        .collect())
+    Ok(specs.into_iter().map(ImageSpec::from).collect())
 }
 
 #[cfg(test)]

@@ -165,27 +165,33 @@ fn hand_bootstrap(dir: &Path, osds: u32, size: u64) -> anyhow::Result<f64> {
     }
 }
 
-type RookeryFigures = (Vec<(String, f64)>, f64, f64, u64, u64);
-
-fn rookery_bringup(dir: &Path, osds: u32, size_gib: u64) -> anyhow::Result<RookeryFigures> {
-    let spec = dir.with_extension("yaml");
-    let yaml = rookery_runtime_local::spec::throwaway("bench", osds, size_gib, 3.min(osds), true)?;
-    std::fs::write(&spec, yaml)?;
-    let started = Instant::now();
+/// Brings up a throwaway cluster from `yaml` (written to `spec`) with this
+/// binary's `up`, as a user would.
+pub(crate) fn up_throwaway(spec: &Path, dir: &Path, yaml: &str) -> anyhow::Result<()> {
+    std::fs::write(spec, yaml)?;
     let status = Command::new(std::env::current_exe()?)
         .args(["up", "--output", "json", "-f"])
-        .arg(&spec)
+        .arg(spec)
         .arg("--dir")
         .arg(dir)
         .stdout(Stdio::null())
         .status()?;
-    let wall = started.elapsed().as_secs_f64();
     if !status.success() {
         bail!(
             "rookery up failed; see {}",
             dir.join("log/supervisor.log").display()
         );
     }
+    Ok(())
+}
+
+type RookeryFigures = (Vec<(String, f64)>, f64, f64, u64, u64);
+
+fn rookery_bringup(dir: &Path, osds: u32, size_gib: u64) -> anyhow::Result<RookeryFigures> {
+    let yaml = rookery_runtime_local::spec::throwaway("bench", osds, size_gib, 3.min(osds), true)?;
+    let started = Instant::now();
+    up_throwaway(&dir.with_extension("yaml"), dir, &yaml)?;
+    let wall = started.elapsed().as_secs_f64();
     let layout = Layout::new(dir);
     let events: Vec<ProgressEvent> = std::fs::read_to_string(layout.progress())?
         .lines()

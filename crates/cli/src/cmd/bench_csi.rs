@@ -138,23 +138,8 @@ pub fn run(a: CsiBenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn up(work_dir: &Path, dir: &Path, size_gib: u64) -> anyhow::Result<()> {
-    let spec = work_dir.join("cluster.yaml");
     let yaml = rookery_runtime_local::spec::throwaway("bench-csi", 3, size_gib, 3, false)?;
-    std::fs::write(&spec, yaml)?;
-    let status = Command::new(std::env::current_exe()?)
-        .args(["up", "--output", "json", "-f"])
-        .arg(&spec)
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .status()?;
-    if !status.success() {
-        bail!(
-            "rookery up failed; see {}",
-            dir.join("log/supervisor.log").display()
-        );
-    }
-    Ok(())
+    super::bench::up_throwaway(&work_dir.join("cluster.yaml"), dir, &yaml)
 }
 
 async fn bench(a: &CsiBenchArgs, dir: &Path, text: bool) -> anyhow::Result<CsiBenchResult> {
