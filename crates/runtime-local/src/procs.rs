@@ -54,10 +54,35 @@ pub fn signal(pid: u32, sig: Signal) -> bool {
 
 /// Resident memory of a process in bytes (VmRSS).
 pub fn rss_bytes(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    memory(pid).map(|m| m.rss)
+}
+
+/// A process's memory, in bytes. RSS counts every resident page it maps,
+/// including library and binary pages it shares with other processes (the
+/// Ceph daemons, the CSI plugin); PSS splits shared pages among their users;
+/// private is what this process alone holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Memory {
+    pub rss: u64,
+    pub pss: u64,
+    pub private: u64,
+}
+
+pub fn memory(pid: u32) -> Option<Memory> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let kb = |key: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    Some(Memory {
+        rss: kb("Rss:"),
+        pss: kb("Pss:"),
+        private: kb("Private_Clean:") + kb("Private_Dirty:"),
+    })
 }
 
 #[cfg(test)]
@@ -73,7 +98,9 @@ mod tests {
         assert!(is_ours(me, &program, &args[0]));
         assert!(!is_ours(me, &program, "--no-such-marker"));
         assert!(!is_ours(me, "ceph-osd", &args[0]));
-        assert!(rss_bytes(me).unwrap() > 0);
+        let m = memory(me).unwrap();
+        assert!(m.rss > 0 && m.pss > 0 && m.private > 0);
+        assert!(m.pss <= m.rss && m.private <= m.rss);
     }
 
     #[test]

@@ -53,7 +53,7 @@ struct BringupResult {
     rookery_total_secs: f64,
     steps: Vec<(String, f64)>,
     supervisor_rss_bytes: u64,
-    supervisor_rss_idle_bytes: u64,
+    supervisor_idle: procs::Memory,
     rss_target_bytes: u64,
 }
 
@@ -90,7 +90,7 @@ fn bringup(a: BringupArgs) -> anyhow::Result<ExitCode> {
         .arg(&dir)
         .stdout(Stdio::null())
         .status();
-    let (steps, osds_up, total, rss, rss_idle) = r?;
+    let (steps, osds_up, total, rss, idle) = r?;
     let result = BringupResult {
         osds: a.osds,
         baseline_osds_up_secs: baseline,
@@ -99,7 +99,7 @@ fn bringup(a: BringupArgs) -> anyhow::Result<ExitCode> {
         rookery_total_secs: total,
         steps,
         supervisor_rss_bytes: rss,
-        supervisor_rss_idle_bytes: rss_idle,
+        supervisor_idle: idle,
         rss_target_bytes: RSS_TARGET,
     };
     let _ = std::fs::remove_dir_all(&a.work_dir);
@@ -118,12 +118,18 @@ fn bringup(a: BringupArgs) -> anyhow::Result<ExitCode> {
             "| until HEALTH_OK, modules serving | {:.2} s | | |",
             result.rookery_total_secs
         );
+        let idle = result.supervisor_idle;
         println!(
             "| supervisor RSS after up / idle | {} / {} | target <= {} | {:.2}x |",
             bytes(result.supervisor_rss_bytes),
-            bytes(result.supervisor_rss_idle_bytes),
+            bytes(idle.rss),
             bytes(RSS_TARGET),
-            result.supervisor_rss_idle_bytes as f64 / RSS_TARGET as f64
+            idle.rss as f64 / RSS_TARGET as f64
+        );
+        println!(
+            "| supervisor idle PSS / private (shared library pages split or left out) | {} / {} | | |",
+            bytes(idle.pss),
+            bytes(idle.private)
         );
     } else {
         println!("{}", serde_json::to_string_pretty(&result)?);
@@ -185,7 +191,7 @@ pub(crate) fn up_throwaway(spec: &Path, dir: &Path, yaml: &str) -> anyhow::Resul
     Ok(())
 }
 
-type RookeryFigures = (Vec<(String, f64)>, f64, f64, u64, u64);
+type RookeryFigures = (Vec<(String, f64)>, f64, f64, u64, procs::Memory);
 
 fn rookery_bringup(dir: &Path, osds: u32, size_gib: u64) -> anyhow::Result<RookeryFigures> {
     let yaml = rookery_runtime_local::spec::throwaway("bench", osds, size_gib, 3.min(osds), true)?;
@@ -214,6 +220,6 @@ fn rookery_bringup(dir: &Path, osds: u32, size_gib: u64) -> anyhow::Result<Rooke
     let pid = procs::read_pid(&layout.supervisor_pid()).context("no supervisor pid")?;
     let rss = procs::rss_bytes(pid).unwrap_or(0);
     std::thread::sleep(Duration::from_secs(10));
-    let rss_idle = procs::rss_bytes(pid).unwrap_or(0);
-    Ok((steps, osds_up, ready.t, rss, rss_idle))
+    let idle = procs::memory(pid).unwrap_or_default();
+    Ok((steps, osds_up, ready.t, rss, idle))
 }
