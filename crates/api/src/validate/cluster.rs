@@ -61,15 +61,13 @@ fn check_daemons(spec: &ClusterSpec, c: &mut Checker<'_>) {
         ),
         _ => {}
     }
-    if mons > 1 && !spec.mon.allow_multiple_per_node {
-        c.error(
-            "spec.mon.allowMultiplePerNode",
-            format!(
-                "false, but the local runtime runs all {mons} monitors on this host; set it to \
-true or use count: 1"
-            ),
-        );
-    }
+    one_host(
+        c,
+        "spec.mon.allowMultiplePerNode",
+        mons,
+        spec.mon.allow_multiple_per_node,
+        "monitors",
+    );
     let mgrs = spec.mgr.count;
     match mgrs {
         0 => c.error(
@@ -82,11 +80,23 @@ true or use count: 1"
         ),
         _ => {}
     }
-    if mgrs > 1 && !spec.mgr.allow_multiple_per_node {
+    one_host(
+        c,
+        "spec.mgr.allowMultiplePerNode",
+        mgrs,
+        spec.mgr.allow_multiple_per_node,
+        "managers",
+    );
+}
+
+/// Everything runs on this host: more than one daemon of a kind needs
+/// `allowMultiplePerNode`.
+fn one_host(c: &mut Checker<'_>, field: &'static str, count: u32, allow: bool, what: &str) {
+    if count > 1 && !allow {
         c.error(
-            "spec.mgr.allowMultiplePerNode",
+            field,
             format!(
-                "false, but the local runtime runs all {mgrs} managers on this host; set it to \
+                "false, but the local runtime runs all {count} {what} on this host; set it to \
 true or use count: 1"
             ),
         );
