@@ -416,7 +416,7 @@ impl NetworkSpec {
 
 /// `spec.network.ports` (rookery extension). Mon `i` (counting from 0) listens
 /// on `monV2 + i` and `monV1 + i`, so several mons fit on one host. The dashboard
-/// port is `spec.dashboard.port`.
+/// port is `spec.dashboard.port`. All of them are bound on loopback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NetworkPorts {
@@ -426,6 +426,10 @@ pub struct NetworkPorts {
     pub mon_v1: u32,
     /// The mgr prometheus module's port. Default 9283.
     pub prometheus: u32,
+    /// The RBD CSI plugin's metrics and liveness endpoint (`/metrics`,
+    /// `/healthz`). Default 9080, the port Rook gives ceph-csi's RBD liveness
+    /// metrics.
+    pub csi_metrics: u32,
     /// Other fields, kept.
     #[serde(flatten)]
     pub extra: Extra,
@@ -437,13 +441,14 @@ impl Default for NetworkPorts {
             mon_v2: 3300,
             mon_v1: 6789,
             prometheus: 9283,
+            csi_metrics: 9080,
             extra: Extra::new(),
         }
     }
 }
 
 impl NetworkPorts {
-    const FIELDS: &'static [&'static str] = &["monV2", "monV1", "prometheus"];
+    const FIELDS: &'static [&'static str] = &["monV2", "monV1", "prometheus", "csiMetrics"];
 
     fn report(&self, path: &str, r: &mut Report<'_>) {
         r.extra(path, &self.extra, Self::FIELDS, &[]);

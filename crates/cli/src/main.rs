@@ -28,7 +28,7 @@ pub enum Output {
 pub struct DirArg {
     /// Directory holding the local cluster (default: /var/lib/rookery as
     /// root, ~/.local/share/rookery otherwise).
-    #[arg(long, env = "ROOKERY_DIR")]
+    #[arg(long, env = "ROOKERY_DIR", global = true)]
     dir: Option<PathBuf>,
 }
 

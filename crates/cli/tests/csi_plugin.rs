@@ -178,3 +178,115 @@ fn volume_command_creates_lists_expands_and_deletes() {
         common::text(&o)
     );
 }
+
+/// `up` also starts the node plugin, as the node user, and says which mapper
+/// it uses; `rookery volume` mounts a volume with it, snapshots and clones it,
+/// and unmounts everything again.
+#[test]
+fn volume_command_mounts_snapshots_clones_and_unmounts() {
+    let c = common::shared();
+    let s = c.status();
+    let node = &s["csi_node"]["rbd.csi.ceph.com"];
+    assert!(
+        node["endpoint"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("csi-rbd-node.sock")),
+        "{s:#}"
+    );
+    let expected = if std::path::Path::new("/sys/bus/rbd/add_single_major").exists() {
+        "krbd"
+    } else {
+        "rbd-fuse"
+    };
+    assert_eq!(node["mapper"], expected, "{s:#}");
+    let daemon = c
+        .daemons()
+        .into_iter()
+        .find(|d| d["name"] == "csi.rbd-node")
+        .unwrap_or_else(|| panic!("csi.rbd-node not supervised: {:?}", c.daemons()));
+    let pid = daemon["pid"].as_u64().unwrap();
+    let cmdline = String::from_utf8(std::fs::read(format!("/proc/{pid}/cmdline")).unwrap())
+        .unwrap()
+        .replace('\0', " ");
+    assert!(cmdline.contains("--user csi-rbd-node"), "{cmdline}");
+
+    let dir = tempfile::tempdir_in(common::tmp_root()).unwrap();
+    let cleanup = common::csi::MountCleanup {
+        root: dir.path().to_owned(),
+    };
+    let (src, copy, snap) = (
+        common::unique("vm"),
+        common::unique("vc"),
+        common::unique("vs"),
+    );
+    let at = |n: &str| dir.path().join(n).display().to_string();
+    let run = |args: &[&str]| -> serde_json::Value {
+        let mut full = vec!["volume", "--dir", c.dir_str(), "--output", "json"];
+        full.extend_from_slice(args);
+        let o = common::rookery(&full);
+        assert!(o.status.success(), "{}", common::text(&o));
+        serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    run(&["create", &src, "--size", "256M"]);
+    let m = run(&["mount", &src, &at("src")]);
+    assert_eq!(m["fs_type"], "ext4");
+    assert_eq!(m["mapper"], expected);
+    std::fs::write(dir.path().join("src/hello"), b"from the source").unwrap();
+    run(&["unmount", &src]);
+    assert!(cleanup.mounts().is_empty(), "{:?}", cleanup.mounts());
+
+    run(&["snapshot", "create", &src, &snap]);
+    let snaps = run(&["snapshot", "list"]);
+    let row = snaps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == snap.as_str())
+        .unwrap_or_else(|| panic!("{snap} not listed: {snaps:#}"));
+    assert_eq!(row["source"], src.as_str());
+    run(&["clone", &snap, &copy, "--snapshot"]);
+    // The clone and its source mounted at once, each with its own data.
+    run(&["mount", &copy, &at("copy")]);
+    run(&["mount", &src, &at("src")]);
+    assert_eq!(
+        std::fs::read(dir.path().join("copy/hello")).unwrap(),
+        b"from the source"
+    );
+    std::fs::write(dir.path().join("copy/hello"), b"changed in the clone").unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("src/hello")).unwrap(),
+        b"from the source"
+    );
+    // The cluster will not stop under mounted volumes.
+    let o = common::rookery(&["down", "--dir", c.dir_str()]);
+    assert!(!o.status.success(), "{}", common::text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&at("copy")),
+        "{}",
+        common::text(&o)
+    );
+    let out = run(&["unmount", &copy, &at("copy")]);
+    assert_eq!(out["still_mounted"], serde_json::json!([]));
+    run(&["unmount", &src]);
+    assert!(cleanup.mounts().is_empty(), "{:?}", cleanup.mounts());
+    assert!(cleanup.loops().is_empty(), "{:?}", cleanup.loops());
+
+    // Unknown names are named in the error.
+    let o = common::rookery(&[
+        "volume",
+        "--dir",
+        c.dir_str(),
+        "mount",
+        "no-such-vol",
+        &at("x"),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no volume named no-such-vol"),
+        "{}",
+        common::text(&o)
+    );
+    run(&["snapshot", "delete", &snap]);
+    run(&["delete", &copy]);
+    run(&["delete", &src]);
+}

@@ -43,6 +43,8 @@ pub struct Ports {
     pub mon_v1: u16,
     pub prometheus: u16,
     pub dashboard: u16,
+    /// The RBD CSI plugin's `/metrics` and `/healthz`.
+    pub csi_metrics: u16,
 }
 
 /// When Ceph stops writes (full), backfill, and warns (nearfull).
@@ -156,6 +158,7 @@ pub fn from_manifest(m: &Manifest) -> DesiredCluster {
             mon_v1: port(spec.network.ports.mon_v1),
             prometheus: port(spec.network.ports.prometheus),
             dashboard: port(spec.dashboard.port()),
+            csi_metrics: port(spec.network.ports.csi_metrics),
         },
         ratios: FullRatios {
             full: st.full_ratio.unwrap_or(defaults.full),

@@ -113,9 +113,27 @@ pub enum Error {
         source_name: String,
         saved_source: String,
     },
+    /// A tool or system call on this node (mount, mkfs, losetup, a FUSE mapper)
+    /// failed while doing `doing`; `detail` says how and what to do.
+    #[error("{doing}: {detail}")]
+    Node {
+        doing: String,
+        /// The errno of a failed system call, which decides the code.
+        errno: Option<i32>,
+        detail: String,
+    },
 }
 
 impl Error {
+    /// A failed system call on this node.
+    pub(crate) fn os(doing: impl Into<String>, e: &std::io::Error) -> Self {
+        Self::Node {
+            doing: doing.into(),
+            errno: e.raw_os_error(),
+            detail: e.to_string(),
+        }
+    }
+
     pub(crate) fn ceph(doing: impl Into<String>, source: rookery_ceph::Error) -> Self {
         Self::Ceph {
             doing: doing.into(),
@@ -132,6 +150,7 @@ impl Error {
             Self::JournalObjectMissing { .. } => CsiCode::NotFound,
             Self::JournalCorrupt { .. } | Self::JournalInconsistent { .. } => CsiCode::Internal,
             Self::SnapshotNameConflict { .. } => CsiCode::AlreadyExists,
+            Self::Node { errno, .. } => errno.map_or(CsiCode::Internal, errno_code),
         }
     }
 

@@ -6,5 +6,7 @@ pub mod error;
 pub mod grpc;
 pub mod journal;
 pub mod locks;
+pub mod metrics;
+pub mod node;
 pub mod rbd;
 pub mod volume_id;

@@ -1,10 +1,11 @@
 //! The local cluster's CSI plugin: its least-privilege cephx users (as Rook
 //! creates them for ceph-csi) and the supervised `rookery csi` process that
-//! serves the CSI socket.
+//! serves the CSI socket, and its metrics and liveness on a loopback port.
 
 use std::path::PathBuf;
 
 use crate::ceph_ops::Admin;
+use crate::config::ADDR;
 use crate::error::{IoContext, Result};
 use crate::keys::{render_keyring, KeyringEntry};
 use crate::layout::{write_atomic, Layout};
@@ -48,6 +49,23 @@ pub fn rbd_endpoint(layout: &Layout) -> String {
     format!("unix://{}", layout.run_dir().join("csi-rbd.sock").display())
 }
 
+/// Where the RBD plugin serves Prometheus metrics (`/healthz` beside it).
+pub fn rbd_metrics_url(metrics_port: u16) -> String {
+    format!("http://{ADDR}:{metrics_port}/metrics")
+}
+
+/// The metrics port of the stored spec (the one the running plugin was
+/// started with), or None when there is no readable spec.
+pub fn stored_metrics_port(layout: &Layout) -> Option<u16> {
+    let text = std::fs::read_to_string(layout.spec()).ok()?;
+    let manifest = rookery_api::load_manifest(&text).ok()?;
+    Some(
+        rookery_core::desired::from_manifest(&manifest)
+            .ports
+            .csi_metrics,
+    )
+}
+
 /// Gets (or creates) the CSI users' keys and writes their keyrings (0600).
 pub async fn ensure_users(layout: &Layout, admin: &Admin) -> Result<()> {
     for user in [RBD_PROVISIONER, RBD_NODE] {
@@ -64,8 +82,9 @@ pub async fn ensure_users(layout: &Layout, admin: &Admin) -> Result<()> {
     Ok(())
 }
 
-/// The RBD plugin, controller role, as the provisioner user.
-pub fn rbd_spec(layout: &Layout, exe: &std::path::Path) -> DaemonSpec {
+/// The RBD plugin, controller role, as the provisioner user, with metrics and
+/// its liveness self-probe on `metrics_port` (loopback).
+pub fn rbd_spec(layout: &Layout, exe: &std::path::Path, metrics_port: u16) -> DaemonSpec {
     let conf = layout.conf().display().to_string();
     let args = [
         "csi",
@@ -80,6 +99,8 @@ pub fn rbd_spec(layout: &Layout, exe: &std::path::Path) -> DaemonSpec {
         RBD_PROVISIONER.id,
         "--keyring",
         &keyring_path(layout, &RBD_PROVISIONER).display().to_string(),
+        "--metrics-address",
+        &format!("{ADDR}:{metrics_port}"),
     ]
     .map(String::from)
     .to_vec();
@@ -89,4 +110,67 @@ pub fn rbd_spec(layout: &Layout, exe: &std::path::Path) -> DaemonSpec {
         args,
         marker: conf,
     }
+}
+
+/// The supervised RBD node plugin's name.
+pub const RBD_NODE_DAEMON: &str = "csi.rbd-node";
+
+/// `unix://<dir>/run/csi-rbd-node.sock`: the node plugin's socket.
+pub fn rbd_node_endpoint(layout: &Layout) -> String {
+    format!(
+        "unix://{}",
+        layout.run_dir().join("csi-rbd-node.sock").display()
+    )
+}
+
+/// Where the node plugin keeps its FUSE mount points: `<dir>/csi/rbd-node`.
+pub fn rbd_node_state_dir(layout: &Layout) -> PathBuf {
+    layout.root().join("csi").join("rbd-node")
+}
+
+/// Where `rookery volume mount` stages volumes: `<dir>/csi/staging/<name>`.
+pub fn rbd_staging_dir(layout: &Layout) -> PathBuf {
+    layout.root().join("csi").join("staging")
+}
+
+/// The RBD plugin, node role (ceph-csi's csi-rbdplugin DaemonSet), as the node
+/// user. It maps with krbd where the kernel has it, else rbd-fuse.
+pub fn rbd_node_spec(layout: &Layout, exe: &std::path::Path) -> DaemonSpec {
+    let conf = layout.conf().display().to_string();
+    let args = [
+        "csi",
+        "--type",
+        "rbd",
+        "--endpoint",
+        &rbd_node_endpoint(layout),
+        "--node",
+        "--state-dir",
+        &rbd_node_state_dir(layout).display().to_string(),
+        "--conf",
+        &conf,
+        "--user",
+        RBD_NODE.id,
+        "--keyring",
+        &keyring_path(layout, &RBD_NODE).display().to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    DaemonSpec {
+        name: RBD_NODE_DAEMON.to_string(),
+        program: exe.display().to_string(),
+        args,
+        // Its own socket: the argument that tells it from the controller plugin.
+        marker: rbd_node_endpoint(layout),
+    }
+}
+
+/// The file in which the node plugin records the mapper it chose.
+pub const MAPPER_FILE: &str = "mapper";
+
+/// The mapper the running node plugin chose (`krbd` or `rbd-fuse`).
+pub fn rbd_node_mapper(layout: &Layout) -> Option<String> {
+    std::fs::read_to_string(rbd_node_state_dir(layout).join(MAPPER_FILE))
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }

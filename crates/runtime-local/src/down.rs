@@ -44,7 +44,23 @@ pub async fn down(layout: &Layout, purge: bool, confirmed: bool) -> Result<DownR
             "there is no rookery cluster at {root}; pass --dir to name its directory"
         )));
     }
+    let mounted = crate::volumes::mounted(layout);
+    if !mounted.is_empty() && !purge {
+        let paths: Vec<String> = mounted
+            .iter()
+            .map(|m| m.mount_point.display().to_string())
+            .collect();
+        return Err(Error::Refused(format!(
+            "volumes of this cluster are still mounted at {}; their I/O would hang once the \
+             cluster stops — unmount them first (`rookery volume unmount NAME`)",
+            paths.join(", ")
+        )));
+    }
     let mut report = DownReport::default();
+    if purge {
+        // The data goes anyway; never walk into a live mount while deleting.
+        crate::volumes::release_all(layout);
+    }
     if let Some(pid) = lock::running_supervisor(layout) {
         if !purge {
             // A planned stop must not mark OSDs out and start rebalancing.

@@ -27,6 +27,7 @@ pub mod spec;
 pub mod status;
 pub mod supervisor;
 pub mod up;
+pub mod volumes;
 
 pub use error::{Error, Result};
 pub use layout::Layout;

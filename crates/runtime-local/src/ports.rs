@@ -53,6 +53,15 @@ pub fn mgr_modules(desired: &DesiredCluster) -> Vec<PortUse> {
     out
 }
 
+/// The RBD CSI plugin's metrics and liveness port.
+pub fn csi_metrics(desired: &DesiredCluster) -> PortUse {
+    PortUse {
+        port: desired.ports.csi_metrics,
+        what: "RBD CSI plugin metrics".into(),
+        field: "spec.network.ports.csiMetrics",
+    }
+}
+
 /// A port nothing listens on right now (for throwaway clusters).
 pub fn free_loopback_port() -> std::io::Result<u16> {
     TcpListener::bind((ADDR, 0))?.local_addr().map(|a| a.port())

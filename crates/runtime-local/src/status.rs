@@ -16,6 +16,14 @@ use crate::lock;
 use crate::procs;
 use crate::supervisor::DaemonStatus;
 
+/// A node plugin: where it serves and how it maps images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CsiNodeStatus {
+    pub endpoint: String,
+    /// `krbd` or `rbd-fuse`, as the plugin chose it; None before it has.
+    pub mapper: Option<String>,
+}
+
 /// Everything `status` shows; `--output json` prints it as is.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -33,6 +41,11 @@ pub struct StatusReport {
     pub services: BTreeMap<String, String>,
     /// CSI driver name -> endpoint, for plugins whose socket is present.
     pub csi: BTreeMap<String, String>,
+    /// CSI driver name -> its Prometheus metrics URL (`/healthz` beside it),
+    /// for the same plugins.
+    pub csi_metrics: BTreeMap<String, String>,
+    /// CSI driver name -> its node plugin (socket and mapper), when running.
+    pub csi_node: BTreeMap<String, CsiNodeStatus>,
     pub dashboard_password_file: Option<String>,
     pub daemons: Vec<DaemonStatus>,
     /// Daemons still running without a supervisor (the next `up` adopts them).
@@ -68,10 +81,30 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
     };
     let pw = layout.dashboard_password();
     let rbd = crate::csi::rbd_endpoint(layout);
-    let csi = if running && Path::new(rbd.trim_start_matches("unix://")).exists() {
+    let rbd_up = running && Path::new(rbd.trim_start_matches("unix://")).exists();
+    let csi = if rbd_up {
         BTreeMap::from([("rbd.csi.ceph.com".to_string(), rbd)])
     } else {
         BTreeMap::new()
+    };
+    let node = crate::csi::rbd_node_endpoint(layout);
+    let csi_node = if running && Path::new(node.trim_start_matches("unix://")).exists() {
+        BTreeMap::from([(
+            "rbd.csi.ceph.com".to_string(),
+            CsiNodeStatus {
+                endpoint: node,
+                mapper: crate::csi::rbd_node_mapper(layout),
+            },
+        )])
+    } else {
+        BTreeMap::new()
+    };
+    let csi_metrics = match crate::csi::stored_metrics_port(layout) {
+        Some(port) if rbd_up => BTreeMap::from([(
+            "rbd.csi.ceph.com".to_string(),
+            crate::csi::rbd_metrics_url(port),
+        )]),
+        _ => BTreeMap::new(),
     };
     StatusReport {
         dir: layout.root().display().to_string(),
@@ -86,6 +119,8 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
         ceph_error,
         services,
         csi,
+        csi_metrics,
+        csi_node,
         dashboard_password_file: pw.exists().then(|| pw.display().to_string()),
         daemons,
         unsupervised: if running {

@@ -32,6 +32,12 @@ pub struct UpSummary {
     pub services: BTreeMap<String, String>,
     /// CSI driver name -> endpoint.
     pub csi: BTreeMap<String, String>,
+    /// CSI driver name -> its Prometheus metrics URL.
+    #[serde(default)]
+    pub csi_metrics: BTreeMap<String, String>,
+    /// CSI driver name -> its node plugin.
+    #[serde(default)]
+    pub csi_node: BTreeMap<String, crate::status::CsiNodeStatus>,
     /// Seconds from start until all OSDs were up.
     pub osds_up_after: f64,
     pub total_secs: f64,
@@ -137,13 +143,19 @@ pub async fn bring_up(
         format!("created {}", created.join(", "))
     });
 
-    let step = progress.step("csi", "starting the RBD CSI plugin");
+    let step = progress.step("csi", "starting the RBD CSI plugins");
     csi::ensure_users(layout, &admin).await?;
     let exe = std::env::current_exe().ctx("cannot find the rookery binary", "/proc/self/exe")?;
-    sup.start(csi::rbd_spec(layout, &exe));
+    sup.start(csi::rbd_spec(layout, &exe, desired.ports.csi_metrics));
     let csi_endpoint = csi::rbd_endpoint(layout);
-    wait_for_socket(layout, &csi_endpoint, deadline).await?;
-    step.done(csi_endpoint.clone());
+    wait_for_socket(layout, csi::RBD_DAEMON, &csi_endpoint, deadline).await?;
+    sup.start(csi::rbd_node_spec(layout, &exe));
+    let node_endpoint = csi::rbd_node_endpoint(layout);
+    wait_for_socket(layout, csi::RBD_NODE_DAEMON, &node_endpoint, deadline).await?;
+    let csi_metrics = csi::rbd_metrics_url(desired.ports.csi_metrics);
+    step.done(format!(
+        "controller {csi_endpoint}, node {node_endpoint}, metrics {csi_metrics}"
+    ));
 
     let services = mgr::enable_modules(
         layout,
@@ -190,6 +202,14 @@ pub async fn bring_up(
         remaining: final_state.waiting_for,
         services,
         csi: BTreeMap::from([("rbd.csi.ceph.com".to_string(), csi_endpoint)]),
+        csi_metrics: BTreeMap::from([("rbd.csi.ceph.com".to_string(), csi_metrics)]),
+        csi_node: BTreeMap::from([(
+            "rbd.csi.ceph.com".to_string(),
+            crate::status::CsiNodeStatus {
+                endpoint: node_endpoint,
+                mapper: csi::rbd_node_mapper(layout),
+            },
+        )]),
         osds_up_after,
         total_secs: progress.elapsed(),
     })
@@ -237,6 +257,13 @@ fn check_ports(
     });
     if !mgr_running {
         uses.extend(ports::mgr_modules(desired));
+    }
+    let csi_running = std::env::current_exe().is_ok_and(|exe| {
+        let spec = csi::rbd_spec(layout, &exe, desired.ports.csi_metrics);
+        sup.adoptable(&spec).is_some() || sup.is_supervised(&spec.name)
+    });
+    if !csi_running {
+        uses.push(ports::csi_metrics(desired));
     }
     ports::check_free(&uses)
 }
@@ -335,14 +362,19 @@ async fn start_osds(
 
 /// Waits for the CSI plugin to create its socket (it connects to the cluster
 /// first), so `up` returns with the endpoint usable.
-async fn wait_for_socket(layout: &Layout, endpoint: &str, deadline: Instant) -> Result<()> {
+async fn wait_for_socket(
+    layout: &Layout,
+    daemon: &str,
+    endpoint: &str,
+    deadline: Instant,
+) -> Result<()> {
     let path = std::path::PathBuf::from(endpoint.trim_start_matches("unix://"));
     while !path.exists() {
         if Instant::now() >= deadline {
             return Err(Error::Timeout {
                 what: format!("the CSI plugin's socket {}", path.display()),
                 secs: 0,
-                missing: format!("see {}", layout.daemon_output(csi::RBD_DAEMON).display()),
+                missing: format!("see {}", layout.daemon_output(daemon).display()),
             });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -171,6 +171,16 @@ fn ports() {
     // A port only matters while its service is on.
     m.cluster.spec.dashboard.enabled = false;
     assert!(m.validate().is_ok());
+
+    // The CSI plugin's metrics port is always in use.
+    m.cluster.spec.network.ports.csi_metrics = 9283;
+    assert_error(
+        &m,
+        "spec.network.ports.prometheus",
+        "port 9283 overlaps spec.network.ports.csiMetrics",
+    );
+    m.cluster.spec.network.ports.csi_metrics = 0;
+    assert_error(&m, "spec.network.ports.csiMetrics", "0 is not a port");
 }
 
 #[test]

@@ -176,6 +176,12 @@ fn check_ports(spec: &ClusterSpec, c: &mut Checker<'_>) {
             first: ports.mon_v1,
             count: mons,
         },
+        // The local CSI plugin always runs, so its port is always in use.
+        PortUse {
+            path: "spec.network.ports.csiMetrics",
+            first: ports.csi_metrics,
+            count: 1,
+        },
     ];
     if spec.mgr_modules_enabled().iter().any(|m| m == "prometheus") {
         uses.push(PortUse {

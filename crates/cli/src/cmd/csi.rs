@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rookery_ceph::{commands::Status, ConnectOptions, Rados};
-use rookery_csi::grpc::{serve, DriverKind, IdentityService, Routes};
+use rookery_csi::grpc::{bind, CsiEndpoint, DriverKind, IdentityService, Routes};
+use rookery_csi::metrics::{parse_address, MetricsEndpoint};
+use rookery_csi::rbd::node::{Credentials, MapperKind, NodeConfig, RbdNode};
 use rookery_csi::rbd::RbdController;
 
 use crate::runtime;
@@ -46,6 +48,60 @@ pub struct CsiArgs {
     /// Keyring of that user.
     #[arg(long)]
     keyring: Option<PathBuf>,
+    /// Serve Prometheus metrics (/metrics) and liveness (/healthz) on this
+    /// loopback address, e.g. 127.0.0.1:9080. Off when absent.
+    #[arg(long)]
+    metrics_address: Option<String>,
+    /// Seconds between the liveness self-probes (Identity/Probe over the
+    /// plugin's own endpoint) behind csi_liveness and /healthz.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    liveness_interval: u64,
+    /// Node role: this node's name (NodeGetInfo). Default: the host name.
+    #[arg(long)]
+    nodeid: Option<String>,
+    /// Node role: where the plugin keeps its FUSE mount points.
+    #[arg(long, default_value = "/var/lib/rookery/csi-rbd-node")]
+    state_dir: PathBuf,
+    /// Node role: how images become block devices: auto (krbd if the kernel
+    /// has the rbd module, else rbd-fuse), krbd, or rbd-fuse. A volume's
+    /// `mounter` parameter overrides it.
+    #[arg(long, default_value = "auto")]
+    mapper: String,
+}
+
+/// The Node service of the RBD driver, as `args` configure it.
+fn rbd_node(args: &CsiArgs, rados: &Rados) -> anyhow::Result<RbdNode> {
+    let mapper = match args.mapper.as_str() {
+        "auto" => MapperKind::probe(),
+        other => other
+            .parse::<MapperKind>()
+            .map_err(|e| anyhow::anyhow!("--mapper: {e}"))?,
+    };
+    let node_id = match &args.nodeid {
+        Some(id) => id.clone(),
+        None => nix::unistd::gethostname()
+            .context("cannot read the host name; pass --nodeid")?
+            .to_string_lossy()
+            .into_owned(),
+    };
+    std::fs::create_dir_all(&args.state_dir)
+        .with_context(|| format!("cannot create --state-dir {}", args.state_dir.display()))?;
+    tracing::info!(%mapper, node_id, "RBD node service: images map with {mapper}");
+    // Said where people (and `rookery status`) can read it.
+    let mapper_file = args.state_dir.join(rookery_runtime_local::csi::MAPPER_FILE);
+    std::fs::write(&mapper_file, format!("{mapper}\n"))
+        .with_context(|| format!("cannot write {}", mapper_file.display()))?;
+    let config = NodeConfig {
+        node_id,
+        state_dir: args.state_dir.clone(),
+        creds: Credentials {
+            conf: args.conf.clone(),
+            user: args.user.clone(),
+            keyring: args.keyring.clone(),
+        },
+        mapper,
+    };
+    Ok(RbdNode::new(config, rados.clone()))
 }
 
 pub fn run(args: CsiArgs) -> anyhow::Result<ExitCode> {
@@ -56,6 +112,12 @@ pub fn run(args: CsiArgs) -> anyhow::Result<ExitCode> {
         CsiType::Rbd => DriverKind::Rbd,
         CsiType::Cephfs => DriverKind::CephFs,
     };
+    // A bad flag fails before the cluster is contacted.
+    let metrics_address = args
+        .metrics_address
+        .as_deref()
+        .map(parse_address)
+        .transpose()?;
     runtime()?.block_on(async move {
         let rados = Rados::connect(ConnectOptions {
             conf: args.conf.clone(),
@@ -92,14 +154,45 @@ pub fn run(args: CsiArgs) -> anyhow::Result<ExitCode> {
             }
         }
         if args.node {
-            tracing::warn!("the Node service is not built yet; serving Identity only");
+            match kind {
+                DriverKind::Rbd => {
+                    routes = routes.add_service(rbd_node(&args, &rados)?.into_server())
+                }
+                DriverKind::CephFs => {
+                    anyhow::bail!("the CephFS node service is not built yet; run --type rbd")
+                }
+            }
         }
         tracing::info!(endpoint = %args.endpoint, driver = ?kind, "CSI plugin serving");
-        serve(&args.endpoint, routes, shutdown_signal())
+        let interval = Duration::from_secs(args.liveness_interval);
+        serve_plugin(&args.endpoint, routes, metrics_address, interval)
             .await
             .with_context(|| format!("CSI plugin on {}", args.endpoint))?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Binds the CSI endpoint, starts the metrics endpoint and liveness prober
+/// beside it when asked, and serves until SIGTERM or SIGINT.
+async fn serve_plugin(
+    endpoint: &str,
+    routes: Routes,
+    metrics_address: Option<std::net::SocketAddr>,
+    probe_interval: Duration,
+) -> anyhow::Result<()> {
+    let mut listener = bind(&CsiEndpoint::parse(endpoint)?).await?;
+    // Held while serving: dropping it stops the HTTP endpoint and the prober.
+    let _metrics = match metrics_address {
+        Some(addr) => {
+            let m = MetricsEndpoint::start(addr, listener.endpoint(), probe_interval).await?;
+            tracing::info!(url = %m.url(), "CSI plugin metrics serving");
+            listener = listener.with_metrics(m.metrics().rpc());
+            Some(m)
+        }
+        None => None,
+    };
+    listener.serve(routes, shutdown_signal()).await?;
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -164,8 +164,19 @@ fn render(r: &StatusReport) -> String {
         for (name, url) in &r.services {
             let _ = writeln!(o, "    {name:<11} {url}");
         }
+        for (driver, node) in &r.csi_node {
+            let mapper = node.mapper.as_deref().unwrap_or("not chosen yet");
+            let _ = writeln!(
+                o,
+                "    csi node    {driver} on {} (maps images with {mapper})",
+                node.endpoint
+            );
+        }
         for (driver, endpoint) in &r.csi {
             let _ = writeln!(o, "    csi         {driver} on {endpoint}");
+            if let Some(url) = r.csi_metrics.get(driver) {
+                let _ = writeln!(o, "    csi metrics {url} (liveness: /healthz)");
+            }
         }
         if let Some(pw) = &r.dashboard_password_file {
             let _ = writeln!(o, "    dashboard login: admin / password in {pw}");

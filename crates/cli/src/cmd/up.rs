@@ -141,8 +141,18 @@ fn print_summary(layout: &rookery_runtime_local::Layout, s: &UpSummary, pid: u32
     for (name, url) in &s.services {
         println!("  {name:<11} {url}");
     }
+    for (driver, node) in &s.csi_node {
+        let mapper = node.mapper.as_deref().unwrap_or("not chosen yet");
+        println!(
+            "  csi node    {driver} on {} (maps images with {mapper})",
+            node.endpoint
+        );
+    }
     for (driver, endpoint) in &s.csi {
         println!("  csi         {driver} on {endpoint}");
+        if let Some(url) = s.csi_metrics.get(driver) {
+            println!("  csi metrics {url} (liveness: /healthz)");
+        }
     }
     if s.services.contains_key("dashboard") {
         println!(

@@ -5,6 +5,9 @@
 //! only after checking that nobody answers on it: a second plugin must not steal
 //! the socket of one that is running. The socket is created with mode 0660 and
 //! removed again when the server stops.
+//!
+//! Every server goes through [`CsiListener::serve`]; with
+//! [`CsiListener::with_metrics`] each call is also recorded for `/metrics`.
 
 use std::future::Future;
 use std::io;
@@ -18,6 +21,7 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 
 use super::endpoint::{CsiEndpoint, EndpointError};
+use crate::metrics::{RecordRpcLayer, RpcMetrics};
 
 /// Mode of the socket file: the plugin's user and group (the CO's sidecars) only.
 pub const SOCKET_MODE: u32 = 0o660;
@@ -83,6 +87,7 @@ pub async fn bind(endpoint: &CsiEndpoint) -> Result<CsiListener, ServeError> {
             Ok(CsiListener {
                 endpoint: CsiEndpoint::Tcp(local),
                 inner: Inner::Tcp(listener),
+                metrics: None,
             })
         }
     }
@@ -93,6 +98,8 @@ pub async fn bind(endpoint: &CsiEndpoint) -> Result<CsiListener, ServeError> {
 pub struct CsiListener {
     endpoint: CsiEndpoint,
     inner: Inner,
+    /// Where calls are recorded, if anywhere.
+    metrics: Option<RpcMetrics>,
 }
 
 #[derive(Debug)]
@@ -110,14 +117,20 @@ impl CsiListener {
         &self.endpoint
     }
 
+    /// Records every call's method, gRPC code and latency into `metrics`.
+    pub fn with_metrics(mut self, metrics: &RpcMetrics) -> Self {
+        self.metrics = Some(metrics.clone());
+        self
+    }
+
     /// Serves `routes` until `shutdown` completes, then removes a unix socket.
     pub async fn serve<F>(self, routes: Routes, shutdown: F) -> Result<(), ServeError>
     where
         F: Future<Output = ()> + Send,
     {
         let endpoint = self.endpoint.to_string();
-        tracing::info!(endpoint = %endpoint, "CSI server listening");
-        let mut server = Server::builder();
+        tracing::info!(endpoint = %endpoint, metrics = self.metrics.is_some(), "CSI server listening");
+        let mut server = Server::builder().layer(RecordRpcLayer::new(self.metrics));
         let router = server.add_routes(routes);
         let result = match self.inner {
             Inner::Unix { listener, socket } => {
@@ -167,6 +180,7 @@ async fn bind_unix(endpoint: &CsiEndpoint, path: &Path) -> Result<CsiListener, S
                 ino: meta.ino(),
             },
         },
+        metrics: None,
     })
 }
 
