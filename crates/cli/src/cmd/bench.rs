@@ -26,6 +26,8 @@ pub enum BenchCommand {
     Bringup(BringupArgs),
     /// RBD CreateVolume/DeleteVolume over gRPC, against raw librbd.
     Csi(super::bench_csi::CsiBenchArgs),
+    /// Write throughput of a staged volume (fio), against `rbd bench`.
+    Node(super::bench_node::NodeBenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -61,6 +63,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Bringup(a) => bringup(a),
         BenchCommand::Csi(a) => super::bench_csi::run(a),
+        BenchCommand::Node(a) => super::bench_node::run(a),
     }
 }
 
