@@ -430,6 +430,8 @@ pub struct NetworkPorts {
     /// `/healthz`). Default 9080, the port Rook gives ceph-csi's RBD liveness
     /// metrics.
     pub csi_metrics: u32,
+    /// The RBD CSI node plugin's metrics and liveness endpoint. Default 9081.
+    pub csi_node_metrics: u32,
     /// Other fields, kept.
     #[serde(flatten)]
     pub extra: Extra,
@@ -442,13 +444,20 @@ impl Default for NetworkPorts {
             mon_v1: 6789,
             prometheus: 9283,
             csi_metrics: 9080,
+            csi_node_metrics: 9081,
             extra: Extra::new(),
         }
     }
 }
 
 impl NetworkPorts {
-    const FIELDS: &'static [&'static str] = &["monV2", "monV1", "prometheus", "csiMetrics"];
+    const FIELDS: &'static [&'static str] = &[
+        "monV2",
+        "monV1",
+        "prometheus",
+        "csiMetrics",
+        "csiNodeMetrics",
+    ];
 
     fn report(&self, path: &str, r: &mut Report<'_>) {
         r.extra(path, &self.extra, Self::FIELDS, &[]);

@@ -260,44 +260,44 @@ fn a_non_loopback_metrics_address_is_refused_before_anything_starts() {
     assert!(!sock.exists());
 }
 
-/// `up` gives its plugin a metrics port from the spec; `status` shows the URL,
-/// and the endpoint answers with the plugin live.
+/// `up` gives both plugins (controller and node) a metrics port from the spec;
+/// `status` shows the URLs, and each endpoint answers with its plugin live.
 #[tokio::test]
 async fn status_shows_the_metrics_url_of_the_plugin_up_started() {
     let c = common::shared();
     let s = c.status();
-    let url = s["csi_metrics"]["rbd.csi.ceph.com"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no CSI metrics URL in status: {s:#}"))
-        .to_owned();
-    let port: u16 = url
-        .strip_prefix("http://127.0.0.1:")
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected metrics URL {url}"));
+    let controller = s["csi_metrics"]["rbd.csi.ceph.com"].as_str();
+    let node = s["csi_node"]["rbd.csi.ceph.com"]["metrics"].as_str();
     let spec = std::fs::read_to_string(c.dir.join("cluster.yaml")).unwrap();
-    assert!(spec.contains(&format!("csiMetrics: {port}")), "{spec}");
     let o = common::rookery(&["status", "--dir", c.dir_str()]);
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains(&url),
-        "{}",
-        common::text(&o)
-    );
-
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let start = Instant::now();
-    loop {
-        let last = get(addr, "/healthz").await;
-        if matches!(&last, Ok((200, _, _))) {
-            break;
-        }
+    for (url, key) in [(controller, "csiMetrics"), (node, "csiNodeMetrics")] {
+        let url = url.unwrap_or_else(|| panic!("no {key} URL in status: {s:#}"));
+        let port: u16 = url
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|rest| rest.strip_suffix("/metrics"))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected metrics URL {url}"));
+        assert!(spec.contains(&format!("{key}: {port}")), "{spec}");
         assert!(
-            start.elapsed() < START_TIMEOUT,
-            "the plugin up started is not live: {last:?}"
+            String::from_utf8_lossy(&o.stdout).contains(url),
+            "{}",
+            common::text(&o)
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let start = Instant::now();
+        loop {
+            let last = get(addr, "/healthz").await;
+            if matches!(&last, Ok((200, _, _))) {
+                break;
+            }
+            assert!(
+                start.elapsed() < START_TIMEOUT,
+                "the plugin behind {url} is not live: {last:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let (status, _, body) = get(addr, "/metrics").await.expect("scrape");
+        assert_eq!(status, 200);
+        assert_eq!(samples(&body).get("csi_liveness"), Some(&1.0), "{body}");
     }
-    let (status, _, body) = get(addr, "/metrics").await.expect("scrape");
-    assert_eq!(status, 200);
-    assert_eq!(samples(&body).get("csi_liveness"), Some(&1.0), "{body}");
 }

@@ -567,6 +567,9 @@ async fn a_dead_rbd_fuse_is_reported_and_healed_by_the_next_stage() {
         let vol = env.create("dead", 64 * MIB).await;
         env.stage(&vol, "dead", cap.clone()).await;
         let staged = env.staging("dead").join(&vol.volume_id);
+        // Acknowledged by fsync before rbd-fuse dies: must survive it.
+        let data = pattern(5, 4 * MIB as usize);
+        write_file(&staged.join("synced"), &data);
         let pids = rbd_fuse_pids(&env.plugin.state_dir);
         assert_eq!(pids.len(), 1, "one rbd-fuse per staged volume");
         nix::sys::signal::kill(
@@ -588,6 +591,7 @@ async fn a_dead_rbd_fuse_is_reported_and_healed_by_the_next_stage() {
 
         env.stage(&vol, "dead", cap.clone()).await;
         assert!(env.health(&vol, &staged).await.health_statuses.is_empty());
+        assert_eq!(std::fs::read(staged.join("synced")).unwrap(), data);
         write_file(&staged.join("healed"), b"ok");
         assert_eq!(rbd_fuse_pids(&env.plugin.state_dir).len(), 1);
         env.unstage(&vol, "dead").await;

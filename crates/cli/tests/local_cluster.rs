@@ -222,7 +222,7 @@ async fn killed_supervisor_leaves_daemons_serving_and_up_adopts_them_then_down_u
     let c = TestCluster::private("downup");
     // Supervisor killed: the daemons keep running, status says so, and the
     // next `up` adopts the very same processes.
-    let pids: Vec<Option<u32>> = ["mon.a", "mgr.a", "osd.0", "csi.rbd"]
+    let pids: Vec<Option<u32>> = ["mon.a", "mgr.a", "osd.0", "csi.rbd", "csi.rbd-node"]
         .iter()
         .map(|d| c.daemon_pid(d))
         .collect();
@@ -244,10 +244,14 @@ async fn killed_supervisor_leaves_daemons_serving_and_up_adopts_them_then_down_u
         .iter()
         .map(|d| d["name"].as_str().unwrap())
         .collect();
-    assert_eq!(orphans, ["csi.rbd", "mgr.a", "mon.a", "osd.0"], "{s:#}");
+    assert_eq!(
+        orphans,
+        ["csi.rbd", "csi.rbd-node", "mgr.a", "mon.a", "osd.0"],
+        "{s:#}"
+    );
     let o = rookery(&["up", "--dir", c.dir_str()]);
     assert!(o.status.success(), "{}", text(&o));
-    let adopted: Vec<Option<u32>> = ["mon.a", "mgr.a", "osd.0", "csi.rbd"]
+    let adopted: Vec<Option<u32>> = ["mon.a", "mgr.a", "osd.0", "csi.rbd", "csi.rbd-node"]
         .iter()
         .map(|d| c.daemon_pid(d))
         .collect();
@@ -266,7 +270,7 @@ async fn killed_supervisor_leaves_daemons_serving_and_up_adopts_them_then_down_u
     assert!(o.status.success(), "{}", text(&o));
     // Nothing of the cluster is left running.
     assert_eq!(c.status()["running"], false);
-    for d in ["mon.a", "mgr.a", "osd.0", "csi.rbd"] {
+    for d in ["mon.a", "mgr.a", "osd.0", "csi.rbd", "csi.rbd-node"] {
         assert!(
             !c.dir.join(format!("run/{d}.pid")).exists(),
             "{d} pid file left"

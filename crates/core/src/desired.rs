@@ -45,6 +45,8 @@ pub struct Ports {
     pub dashboard: u16,
     /// The RBD CSI plugin's `/metrics` and `/healthz`.
     pub csi_metrics: u16,
+    /// The RBD CSI node plugin's `/metrics` and `/healthz`.
+    pub csi_node_metrics: u16,
 }
 
 /// When Ceph stops writes (full), backfill, and warns (nearfull).
@@ -159,6 +161,7 @@ pub fn from_manifest(m: &Manifest) -> DesiredCluster {
             prometheus: port(spec.network.ports.prometheus),
             dashboard: port(spec.dashboard.port()),
             csi_metrics: port(spec.network.ports.csi_metrics),
+            csi_node_metrics: port(spec.network.ports.csi_node_metrics),
         },
         ratios: FullRatios {
             full: st.full_ratio.unwrap_or(defaults.full),

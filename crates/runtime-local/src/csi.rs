@@ -54,16 +54,12 @@ pub fn rbd_metrics_url(metrics_port: u16) -> String {
     format!("http://{ADDR}:{metrics_port}/metrics")
 }
 
-/// The metrics port of the stored spec (the one the running plugin was
-/// started with), or None when there is no readable spec.
-pub fn stored_metrics_port(layout: &Layout) -> Option<u16> {
+/// The ports of the stored spec (those the running plugins were started
+/// with), or None when there is no readable spec.
+pub fn stored_ports(layout: &Layout) -> Option<rookery_core::desired::Ports> {
     let text = std::fs::read_to_string(layout.spec()).ok()?;
     let manifest = rookery_api::load_manifest(&text).ok()?;
-    Some(
-        rookery_core::desired::from_manifest(&manifest)
-            .ports
-            .csi_metrics,
-    )
+    Some(rookery_core::desired::from_manifest(&manifest).ports)
 }
 
 /// Gets (or creates) the CSI users' keys and writes their keyrings (0600).
@@ -134,8 +130,9 @@ pub fn rbd_staging_dir(layout: &Layout) -> PathBuf {
 }
 
 /// The RBD plugin, node role (ceph-csi's csi-rbdplugin DaemonSet), as the node
-/// user. It maps with krbd where the kernel has it, else rbd-fuse.
-pub fn rbd_node_spec(layout: &Layout, exe: &std::path::Path) -> DaemonSpec {
+/// user, with metrics and liveness on `metrics_port`. It maps with krbd where
+/// the kernel has it, else rbd-fuse.
+pub fn rbd_node_spec(layout: &Layout, exe: &std::path::Path, metrics_port: u16) -> DaemonSpec {
     let conf = layout.conf().display().to_string();
     let args = [
         "csi",
@@ -152,6 +149,8 @@ pub fn rbd_node_spec(layout: &Layout, exe: &std::path::Path) -> DaemonSpec {
         RBD_NODE.id,
         "--keyring",
         &keyring_path(layout, &RBD_NODE).display().to_string(),
+        "--metrics-address",
+        &format!("{ADDR}:{metrics_port}"),
     ]
     .map(String::from)
     .to_vec();

@@ -53,6 +53,15 @@ pub fn mgr_modules(desired: &DesiredCluster) -> Vec<PortUse> {
     out
 }
 
+/// The RBD CSI node plugin's metrics and liveness port.
+pub fn csi_node_metrics(desired: &DesiredCluster) -> PortUse {
+    PortUse {
+        port: desired.ports.csi_node_metrics,
+        what: "RBD CSI node plugin metrics".into(),
+        field: "spec.network.ports.csiNodeMetrics",
+    }
+}
+
 /// The RBD CSI plugin's metrics and liveness port.
 pub fn csi_metrics(desired: &DesiredCluster) -> PortUse {
     PortUse {

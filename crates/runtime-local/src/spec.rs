@@ -39,6 +39,7 @@ pub fn throwaway(
     ports.mon_v1 = free_port()?;
     ports.prometheus = free_port()?;
     ports.csi_metrics = free_port()?;
+    ports.csi_node_metrics = free_port()?;
     for pool in &mut m.pools {
         pool.spec.replicated.size = pool_size;
         pool.spec.replicated.require_safe_replica_size = pool_size > 1;
@@ -104,7 +105,14 @@ mod tests {
         assert_eq!(d.pools[0].size, 1);
         assert!(d.mgr_modules.is_empty());
         let p = d.ports;
-        let all = [p.mon_v2, p.mon_v1, p.prometheus, p.dashboard, p.csi_metrics];
+        let all = [
+            p.mon_v2,
+            p.mon_v1,
+            p.prometheus,
+            p.dashboard,
+            p.csi_metrics,
+            p.csi_node_metrics,
+        ];
         assert!(all.iter().all(|p| *p > 1024), "{all:?}");
         let with_modules =
             rookery_core::from_manifest(&parse(&throwaway("t", 3, 10, 3, true).unwrap()).unwrap());

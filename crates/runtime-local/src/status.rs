@@ -22,6 +22,8 @@ pub struct CsiNodeStatus {
     pub endpoint: String,
     /// `krbd` or `rbd-fuse`, as the plugin chose it; None before it has.
     pub mapper: Option<String>,
+    /// Its Prometheus metrics URL (`/healthz` beside it).
+    pub metrics: Option<String>,
 }
 
 /// Everything `status` shows; `--output json` prints it as is.
@@ -87,6 +89,7 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
     } else {
         BTreeMap::new()
     };
+    let ports = crate::csi::stored_ports(layout);
     let node = crate::csi::rbd_node_endpoint(layout);
     let csi_node = if running && Path::new(node.trim_start_matches("unix://")).exists() {
         BTreeMap::from([(
@@ -94,15 +97,16 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
             CsiNodeStatus {
                 endpoint: node,
                 mapper: crate::csi::rbd_node_mapper(layout),
+                metrics: ports.map(|p| crate::csi::rbd_metrics_url(p.csi_node_metrics)),
             },
         )])
     } else {
         BTreeMap::new()
     };
-    let csi_metrics = match crate::csi::stored_metrics_port(layout) {
-        Some(port) if rbd_up => BTreeMap::from([(
+    let csi_metrics = match ports {
+        Some(p) if rbd_up => BTreeMap::from([(
             "rbd.csi.ceph.com".to_string(),
-            crate::csi::rbd_metrics_url(port),
+            crate::csi::rbd_metrics_url(p.csi_metrics),
         )]),
         _ => BTreeMap::new(),
     };

@@ -149,7 +149,11 @@ pub async fn bring_up(
     sup.start(csi::rbd_spec(layout, &exe, desired.ports.csi_metrics));
     let csi_endpoint = csi::rbd_endpoint(layout);
     wait_for_socket(layout, csi::RBD_DAEMON, &csi_endpoint, deadline).await?;
-    sup.start(csi::rbd_node_spec(layout, &exe));
+    sup.start(csi::rbd_node_spec(
+        layout,
+        &exe,
+        desired.ports.csi_node_metrics,
+    ));
     let node_endpoint = csi::rbd_node_endpoint(layout);
     wait_for_socket(layout, csi::RBD_NODE_DAEMON, &node_endpoint, deadline).await?;
     let csi_metrics = csi::rbd_metrics_url(desired.ports.csi_metrics);
@@ -208,6 +212,7 @@ pub async fn bring_up(
             crate::status::CsiNodeStatus {
                 endpoint: node_endpoint,
                 mapper: csi::rbd_node_mapper(layout),
+                metrics: Some(csi::rbd_metrics_url(desired.ports.csi_node_metrics)),
             },
         )]),
         osds_up_after,
@@ -264,6 +269,13 @@ fn check_ports(
     });
     if !csi_running {
         uses.push(ports::csi_metrics(desired));
+    }
+    let node_running = std::env::current_exe().is_ok_and(|exe| {
+        let spec = csi::rbd_node_spec(layout, &exe, desired.ports.csi_node_metrics);
+        sup.adoptable(&spec).is_some() || sup.is_supervised(&spec.name)
+    });
+    if !node_running {
+        uses.push(ports::csi_node_metrics(desired));
     }
     ports::check_free(&uses)
 }

@@ -142,7 +142,7 @@ spec:
   network:
     provider: host
     hostNetwork: true
-    ports: {monV2: 3300, monV1: 6789, prometheus: 9283, csiMetrics: 9080}
+    ports: {monV2: 3300, monV1: 6789, prometheus: 9283, csiMetrics: 9080, csiNodeMetrics: 9081}
   storage:
     useAllNodes: false
     useAllDevices: false

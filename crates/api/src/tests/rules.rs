@@ -181,6 +181,13 @@ fn ports() {
     );
     m.cluster.spec.network.ports.csi_metrics = 0;
     assert_error(&m, "spec.network.ports.csiMetrics", "0 is not a port");
+    m.cluster.spec.network.ports.csi_metrics = 9080;
+    m.cluster.spec.network.ports.csi_node_metrics = 9080;
+    assert_error(
+        &m,
+        "spec.network.ports.csiNodeMetrics",
+        "port 9080 overlaps spec.network.ports.csiMetrics",
+    );
 }
 
 #[test]

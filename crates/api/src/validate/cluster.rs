@@ -176,10 +176,15 @@ fn check_ports(spec: &ClusterSpec, c: &mut Checker<'_>) {
             first: ports.mon_v1,
             count: mons,
         },
-        // The local CSI plugin always runs, so its port is always in use.
+        // The local CSI plugins always run, so their ports are always in use.
         PortUse {
             path: "spec.network.ports.csiMetrics",
             first: ports.csi_metrics,
+            count: 1,
+        },
+        PortUse {
+            path: "spec.network.ports.csiNodeMetrics",
+            first: ports.csi_node_metrics,
             count: 1,
         },
     ];

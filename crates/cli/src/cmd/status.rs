@@ -171,6 +171,9 @@ fn render(r: &StatusReport) -> String {
                 "    csi node    {driver} on {} (maps images with {mapper})",
                 node.endpoint
             );
+            if let Some(url) = &node.metrics {
+                let _ = writeln!(o, "    csi node metrics {url} (liveness: /healthz)");
+            }
         }
         for (driver, endpoint) in &r.csi {
             let _ = writeln!(o, "    csi         {driver} on {endpoint}");

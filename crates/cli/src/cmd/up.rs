@@ -147,6 +147,9 @@ fn print_summary(layout: &rookery_runtime_local::Layout, s: &UpSummary, pid: u32
             "  csi node    {driver} on {} (maps images with {mapper})",
             node.endpoint
         );
+        if let Some(url) = &node.metrics {
+            println!("  csi node metrics {url} (liveness: /healthz)");
+        }
     }
     for (driver, endpoint) in &s.csi {
         println!("  csi         {driver} on {endpoint}");
