@@ -17,10 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rookery_csi::grpc::proto::v1::volume_capability::{
-    access_mode::Mode, AccessMode, AccessType, MountVolume,
-};
-use rookery_csi::grpc::proto::v1::{CapacityRange, CreateVolumeRequest, VolumeCapability};
+use common::csi::create_request;
 use rookery_csi::grpc::CsiEndpoint;
 use rookery_csi::rbd::connect_controller;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -135,27 +132,6 @@ fn samples(text: &str) -> HashMap<String, f64> {
         .collect()
 }
 
-fn request(name: &str, fsid: &str, pool: &str) -> CreateVolumeRequest {
-    CreateVolumeRequest {
-        name: name.to_owned(),
-        capacity_range: Some(CapacityRange {
-            required_bytes: 1 << 20,
-            limit_bytes: 0,
-        }),
-        volume_capabilities: vec![VolumeCapability {
-            access_mode: Some(AccessMode {
-                mode: Mode::SingleNodeWriter as i32,
-            }),
-            access_type: Some(AccessType::Mount(MountVolume::default())),
-        }],
-        parameters: HashMap::from([
-            ("clusterID".to_owned(), fsid.to_owned()),
-            ("pool".to_owned(), pool.to_owned()),
-        ]),
-        ..Default::default()
-    }
-}
-
 #[tokio::test]
 async fn metrics_count_calls_errors_and_latency_and_liveness_is_up() {
     let c = common::shared();
@@ -165,7 +141,7 @@ async fn metrics_count_calls_errors_and_latency_and_liveness_is_up() {
         let mut plugin = Plugin::start(&conf, &keyring);
         plugin.wait_live().await;
         let mut ctl = connect_controller(&plugin.endpoint).await.expect("connect");
-        let req = request(&common::unique("pvc"), rados.fsid(), &pool);
+        let req = create_request(&common::unique("pvc"), 1 << 20, rados.fsid(), &pool);
         // Twice the same name: both succeed (the second finds the first).
         for _ in 0..2 {
             ctl.create_volume(req.clone())

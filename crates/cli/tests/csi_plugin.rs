@@ -3,16 +3,8 @@
 
 mod common;
 
-use std::collections::HashMap;
-
 use rookery_csi::grpc::proto::v1::identity_client::IdentityClient;
-use rookery_csi::grpc::proto::v1::volume_capability::{
-    access_mode::Mode, AccessMode, AccessType, MountVolume,
-};
-use rookery_csi::grpc::proto::v1::{
-    CapacityRange, CreateVolumeRequest, DeleteVolumeRequest, GetPluginInfoRequest, ProbeRequest,
-    VolumeCapability,
-};
+use rookery_csi::grpc::proto::v1::{DeleteVolumeRequest, GetPluginInfoRequest, ProbeRequest};
 use rookery_csi::grpc::{connect, CsiEndpoint};
 use rookery_csi::rbd::connect_controller;
 
@@ -76,24 +68,7 @@ async fn the_plugin_up_started_creates_and_deletes_a_volume() {
     let fsid = s["fsid"].as_str().unwrap().to_string();
     let mut ctl = connect_controller(&endpoint).await.unwrap();
     let name = common::unique("pvc");
-    let req = CreateVolumeRequest {
-        name: name.clone(),
-        capacity_range: Some(CapacityRange {
-            required_bytes: 1 << 30,
-            limit_bytes: 0,
-        }),
-        volume_capabilities: vec![VolumeCapability {
-            access_mode: Some(AccessMode {
-                mode: Mode::SingleNodeWriter as i32,
-            }),
-            access_type: Some(AccessType::Mount(MountVolume::default())),
-        }],
-        parameters: HashMap::from([
-            ("clusterID".to_string(), fsid),
-            ("pool".to_string(), "rbd".to_string()),
-        ]),
-        ..Default::default()
-    };
+    let req = common::csi::create_request(&name, 1 << 30, &fsid, "rbd");
     let vol = ctl
         .create_volume(req)
         .await

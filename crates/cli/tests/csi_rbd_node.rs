@@ -11,10 +11,12 @@ use std::future::Future;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use common::csi::{block_cap, mount_cap, within, MountCleanup, NodePlugin, ServedController};
+use common::csi::{
+    assert_code, block_cap, create_request, mount_cap, within, MountCleanup, NodePlugin,
+    ServedController,
+};
 use rookery_ceph::Rados;
 use rookery_csi::error::CsiCode;
-use rookery_csi::grpc::code_to_tonic;
 use rookery_csi::grpc::proto::v1::node_client::NodeClient;
 use rookery_csi::grpc::proto::v1::node_service_capability::{rpc, Type as CapType};
 use rookery_csi::grpc::proto::v1::volume_capability::access_mode::Mode;
@@ -25,14 +27,6 @@ use rookery_csi::rbd::{ControllerClient, RbdController};
 use tonic::transport::Channel;
 
 const MIB: u64 = 1 << 20;
-
-macro_rules! assert_code {
-    ($result:expr, $code:expr) => {{
-        let st = $result.expect_err("the call should fail");
-        assert_eq!(st.code(), code_to_tonic($code), "{}", st.message());
-        st
-    }};
-}
 
 struct Env {
     ctl: ControllerClient,
@@ -47,20 +41,8 @@ struct Env {
 
 impl Env {
     async fn create(&mut self, name: &str, bytes: u64) -> Volume {
-        self.create_req(CreateVolumeRequest {
-            name: name.into(),
-            capacity_range: Some(CapacityRange {
-                required_bytes: bytes as i64,
-                limit_bytes: 0,
-            }),
-            volume_capabilities: vec![mount_cap(Mode::SingleNodeWriter, "")],
-            parameters: HashMap::from([
-                ("clusterID".into(), self.fsid.clone()),
-                ("pool".into(), self.pool.clone()),
-            ]),
-            ..Default::default()
-        })
-        .await
+        self.create_req(create_request(name, bytes, &self.fsid, &self.pool))
+            .await
     }
 
     async fn create_req(&mut self, req: CreateVolumeRequest) -> Volume {
@@ -327,9 +309,9 @@ async fn raw_block_volume_and_the_single_writer_rule() {
         // The same target again is fine; a second target is not.
         env.publish(&vol, name, 1, cap.clone()).await;
         let second = env.publish_req(&vol, name, 2, cap.clone());
-        let st = assert_code!(
+        let st = assert_code(
             env.node.node_publish_volume(second).await,
-            CsiCode::FailedPrecondition
+            CsiCode::FailedPrecondition,
         );
         assert!(
             st.message().contains("SINGLE_NODE_SINGLE_WRITER"),
@@ -497,7 +479,7 @@ async fn a_volume_from_a_snapshot_holds_its_data_and_expansion_grows_the_filesys
         let result = env.node.node_expand_volume(node_expand).await;
         match rookery_csi::node::fs::cannot_grow_online("ext4") {
             Some(_) => {
-                let st = assert_code!(result, CsiCode::FailedPrecondition);
+                let st = assert_code(result, CsiCode::FailedPrecondition);
                 assert!(
                     st.message().contains("CAP_SYS_RESOURCE"),
                     "{}",
@@ -610,11 +592,11 @@ async fn bad_node_requests_name_the_field_and_leave_nothing_mapped() {
 
         let mut r = good.clone();
         r.volume_id.clear();
-        let st = assert_code!(n.node_stage_volume(r).await, CsiCode::InvalidArgument);
+        let st = assert_code(n.node_stage_volume(r).await, CsiCode::InvalidArgument);
         assert!(st.message().contains("volume_id"), "{}", st.message());
         let mut r = good.clone();
         r.staging_target_path = "relative/path".into();
-        let st = assert_code!(n.node_stage_volume(r).await, CsiCode::InvalidArgument);
+        let st = assert_code(n.node_stage_volume(r).await, CsiCode::InvalidArgument);
         assert!(
             st.message().contains("staging_target_path"),
             "{}",
@@ -622,7 +604,7 @@ async fn bad_node_requests_name_the_field_and_leave_nothing_mapped() {
         );
         let mut r = good.clone();
         r.volume_capability = None;
-        let st = assert_code!(n.node_stage_volume(r).await, CsiCode::InvalidArgument);
+        let st = assert_code(n.node_stage_volume(r).await, CsiCode::InvalidArgument);
         assert!(
             st.message().contains("volume_capability"),
             "{}",
@@ -630,32 +612,32 @@ async fn bad_node_requests_name_the_field_and_leave_nothing_mapped() {
         );
         let mut r = good.clone();
         r.volume_capability = Some(mount_cap(Mode::SingleNodeWriter, "btrfs"));
-        let st = assert_code!(n.node_stage_volume(r).await, CsiCode::InvalidArgument);
+        let st = assert_code(n.node_stage_volume(r).await, CsiCode::InvalidArgument);
         assert!(st.message().contains("fs_type"), "{}", st.message());
         let mut r = good.clone();
         r.volume_context.insert("mounter".into(), "rbd-nbd".into());
-        let st = assert_code!(n.node_stage_volume(r).await, CsiCode::InvalidArgument);
+        let st = assert_code(n.node_stage_volume(r).await, CsiCode::InvalidArgument);
         assert!(st.message().contains("mounter"), "{}", st.message());
 
         // Publish before stage; stats of paths that are not volumes.
         let publish = env.publish_req(&vol, "bad", 0, cap.clone());
-        assert_code!(
+        assert_code(
             n.node_publish_volume(publish).await,
-            CsiCode::FailedPrecondition
+            CsiCode::FailedPrecondition,
         );
         let stats = |p: &Path| NodeGetVolumeStatsRequest {
             volume_id: vol.volume_id.clone(),
             volume_path: p.display().to_string(),
             ..Default::default()
         };
-        assert_code!(
+        assert_code(
             n.node_get_volume_stats(stats(&env.dir.join("missing")))
                 .await,
-            CsiCode::NotFound
+            CsiCode::NotFound,
         );
-        assert_code!(
+        assert_code(
             n.node_get_volume_stats(stats(&env.dir)).await,
-            CsiCode::NotFound
+            CsiCode::NotFound,
         );
         env.assert_nothing_left();
 
@@ -665,7 +647,7 @@ async fn bad_node_requests_name_the_field_and_leave_nothing_mapped() {
         env.unstage(&vol, "bad").await;
         let mut xfs = good.clone();
         xfs.volume_capability = Some(mount_cap(Mode::SingleNodeWriter, "xfs"));
-        let st = assert_code!(n.node_stage_volume(xfs).await, CsiCode::FailedPrecondition);
+        let st = assert_code(n.node_stage_volume(xfs).await, CsiCode::FailedPrecondition);
         assert!(st.message().contains("ext4"), "{}", st.message());
         env.assert_nothing_left();
         assert!(!env.staging("bad").join("image-meta.json").exists());

@@ -82,29 +82,50 @@ pub async fn ensure_users(layout: &Layout, admin: &Admin) -> Result<()> {
 /// its liveness self-probe on `metrics_port` (loopback).
 pub fn rbd_spec(layout: &Layout, exe: &std::path::Path, metrics_port: u16) -> DaemonSpec {
     let conf = layout.conf().display().to_string();
-    let args = [
-        "csi",
-        "--type",
-        "rbd",
-        "--endpoint",
-        &rbd_endpoint(layout),
-        "--controller",
-        "--conf",
-        &conf,
-        "--user",
-        RBD_PROVISIONER.id,
-        "--keyring",
-        &keyring_path(layout, &RBD_PROVISIONER).display().to_string(),
-        "--metrics-address",
-        &format!("{ADDR}:{metrics_port}"),
-    ]
-    .map(String::from)
-    .to_vec();
+    plugin_spec(
+        RBD_DAEMON,
+        exe,
+        vec![
+            "--endpoint".into(),
+            rbd_endpoint(layout),
+            "--controller".into(),
+        ],
+        &RBD_PROVISIONER,
+        layout,
+        metrics_port,
+        conf,
+    )
+}
+
+/// A `rookery csi --type rbd` daemon: `role_args`, then the cluster, the user
+/// and the metrics address every plugin gets. `marker` is the argument that
+/// identifies this plugin's process.
+fn plugin_spec(
+    name: &str,
+    exe: &std::path::Path,
+    role_args: Vec<String>,
+    user: &CsiUser,
+    layout: &Layout,
+    metrics_port: u16,
+    marker: String,
+) -> DaemonSpec {
+    let mut args: Vec<String> = ["csi", "--type", "rbd"].map(String::from).to_vec();
+    args.extend(role_args);
+    args.extend([
+        "--conf".into(),
+        layout.conf().display().to_string(),
+        "--user".into(),
+        user.id.into(),
+        "--keyring".into(),
+        keyring_path(layout, user).display().to_string(),
+        "--metrics-address".into(),
+        format!("{ADDR}:{metrics_port}"),
+    ]);
     DaemonSpec {
-        name: RBD_DAEMON.to_string(),
+        name: name.to_string(),
         program: exe.display().to_string(),
         args,
-        marker: conf,
+        marker,
     }
 }
 
@@ -133,34 +154,24 @@ pub fn rbd_staging_dir(layout: &Layout) -> PathBuf {
 /// user, with metrics and liveness on `metrics_port`. It maps with krbd where
 /// the kernel has it, else rbd-fuse.
 pub fn rbd_node_spec(layout: &Layout, exe: &std::path::Path, metrics_port: u16) -> DaemonSpec {
-    let conf = layout.conf().display().to_string();
-    let args = [
-        "csi",
-        "--type",
-        "rbd",
-        "--endpoint",
-        &rbd_node_endpoint(layout),
-        "--node",
-        "--state-dir",
-        &rbd_node_state_dir(layout).display().to_string(),
-        "--conf",
-        &conf,
-        "--user",
-        RBD_NODE.id,
-        "--keyring",
-        &keyring_path(layout, &RBD_NODE).display().to_string(),
-        "--metrics-address",
-        &format!("{ADDR}:{metrics_port}"),
-    ]
-    .map(String::from)
-    .to_vec();
-    DaemonSpec {
-        name: RBD_NODE_DAEMON.to_string(),
-        program: exe.display().to_string(),
-        args,
-        // Its own socket: the argument that tells it from the controller plugin.
-        marker: rbd_node_endpoint(layout),
-    }
+    let role = vec![
+        "--endpoint".into(),
+        rbd_node_endpoint(layout),
+        "--node".into(),
+        "--state-dir".into(),
+        rbd_node_state_dir(layout).display().to_string(),
+    ];
+    // Its own socket: the argument that tells it from the controller plugin.
+    let marker = rbd_node_endpoint(layout);
+    plugin_spec(
+        RBD_NODE_DAEMON,
+        exe,
+        role,
+        &RBD_NODE,
+        layout,
+        metrics_port,
+        marker,
+    )
 }
 
 /// The file in which the node plugin records the mapper it chose.

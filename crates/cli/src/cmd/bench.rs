@@ -174,6 +174,35 @@ fn hand_bootstrap(dir: &Path, osds: u32, size: u64) -> anyhow::Result<f64> {
     }
 }
 
+/// Runs `body` on a throwaway cluster (3 OSDs of `size_gib`, pool size 3, mgr
+/// modules off) brought up in `<work_dir>/cluster`, then purges the cluster and
+/// `work_dir` whatever `body` returned. `work_dir` is cleared first.
+pub(crate) fn on_throwaway_cluster<T>(
+    work_dir: &Path,
+    name: &str,
+    size_gib: u64,
+    body: impl FnOnce(&Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    if work_dir.exists() {
+        std::fs::remove_dir_all(work_dir)
+            .with_context(|| format!("cannot clear {}", work_dir.display()))?;
+    }
+    std::fs::create_dir_all(work_dir)?;
+    let dir = work_dir.join("cluster");
+    let yaml = rookery_runtime_local::spec::throwaway(name, 3, size_gib, 3, false)?;
+    let result =
+        up_throwaway(&work_dir.join("cluster.yaml"), &dir, &yaml).and_then(|()| body(&dir));
+    let _ = Command::new(std::env::current_exe()?)
+        .args(["down", "--purge", "--yes-really-destroy-data", "--dir"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .status();
+    if result.is_ok() {
+        let _ = std::fs::remove_dir_all(work_dir);
+    }
+    result
+}
+
 /// Brings up a throwaway cluster from `yaml` (written to `spec`) with this
 /// binary's `up`, as a user would.
 pub(crate) fn up_throwaway(spec: &Path, dir: &Path, yaml: &str) -> anyhow::Result<()> {

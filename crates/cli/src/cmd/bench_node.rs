@@ -92,34 +92,20 @@ pub fn run(a: NodeBenchArgs) -> anyhow::Result<ExitCode> {
     if a.seq_mib > a.size_mib || a.rand_mib > a.size_mib {
         bail!("--seq-mib and --rand-mib must not exceed --size-mib");
     }
-    if a.work_dir.exists() {
-        std::fs::remove_dir_all(&a.work_dir)
-            .with_context(|| format!("cannot clear {}", a.work_dir.display()))?;
-    }
-    std::fs::create_dir_all(&a.work_dir)?;
     let text = a.output == Output::Text;
-    let dir = a.work_dir.join("cluster");
     if text {
         println!(
             "throwaway cluster: 3 OSDs ({} GiB files), pool '{POOL}' size 3; volume {} MiB, queue depth {QUEUE_DEPTH}",
             a.size_gib, a.size_mib
         );
     }
-    let yaml = rookery_runtime_local::spec::throwaway("bench-node", 3, a.size_gib, 3, false)?;
-    let result = super::bench::up_throwaway(&a.work_dir.join("cluster.yaml"), &dir, &yaml)
-        .and_then(|()| {
+    let result =
+        super::bench::on_throwaway_cluster(&a.work_dir, "bench-node", a.size_gib, |dir| {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
-                .block_on(bench(&a, &dir, text))
-        });
-    let _ = Command::new(std::env::current_exe()?)
-        .args(["down", "--purge", "--yes-really-destroy-data", "--dir"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .status();
-    let result = result?;
-    let _ = std::fs::remove_dir_all(&a.work_dir);
+                .block_on(bench(&a, dir, text))
+        })?;
     if text {
         print_table(&result);
     } else {

@@ -3,18 +3,22 @@
 //! restarted), capability builders, and a guard that leaves no mount, loop
 //! device or rbd-fuse behind even when a test fails.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rookery_csi::error::CsiCode;
 use rookery_csi::grpc::proto::v1::identity_client::IdentityClient;
 use rookery_csi::grpc::proto::v1::node_client::NodeClient;
 use rookery_csi::grpc::proto::v1::volume_capability::{
     access_mode::Mode, AccessMode, AccessType, BlockVolume, MountVolume,
 };
-use rookery_csi::grpc::proto::v1::{ProbeRequest, VolumeCapability};
-use rookery_csi::grpc::{bind, connect, CsiEndpoint, Routes};
+use rookery_csi::grpc::proto::v1::{
+    CapacityRange, CreateVolumeRequest, ProbeRequest, VolumeCapability,
+};
+use rookery_csi::grpc::{bind, code_to_tonic, connect, CsiEndpoint, Routes};
 use rookery_csi::rbd::{connect_controller, ControllerClient, RbdController};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
@@ -28,6 +32,35 @@ pub async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
     tokio::time::timeout(STEP, fut)
         .await
         .unwrap_or_else(|_| panic!("{what} did not finish within {STEP:?}"))
+}
+
+/// Asserts that a gRPC call failed with `code`; returns the status for more checks.
+#[track_caller]
+pub fn assert_code<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: CsiCode,
+) -> tonic::Status {
+    let st = result.expect_err("the call should fail");
+    assert_eq!(st.code(), code_to_tonic(code), "{}", st.message());
+    st
+}
+
+/// CreateVolume of `bytes` for `name` in `pool` of cluster `fsid`, single-node
+/// writer, filesystem: what a StorageClass for ceph-csi asks.
+pub fn create_request(name: &str, bytes: u64, fsid: &str, pool: &str) -> CreateVolumeRequest {
+    CreateVolumeRequest {
+        name: name.to_owned(),
+        capacity_range: Some(CapacityRange {
+            required_bytes: i64::try_from(bytes).expect("a size that fits i64"),
+            limit_bytes: 0,
+        }),
+        volume_capabilities: vec![mount_cap(Mode::SingleNodeWriter, "")],
+        parameters: HashMap::from([
+            ("clusterID".to_owned(), fsid.to_owned()),
+            ("pool".to_owned(), pool.to_owned()),
+        ]),
+        ..Default::default()
+    }
 }
 
 pub fn mount_cap(mode: Mode, fs_type: &str) -> VolumeCapability {
