@@ -22,6 +22,8 @@ pub const LIBRADOS_CREATE_IDEMPOTENT: c_int = 0;
 pub const LIBRADOS_CREATE_EXCLUSIVE: c_int = 1;
 /// No flags for `rados_*_op_operate`.
 pub const LIBRADOS_OPERATION_NOFLAG: c_int = 0;
+/// `rados_write_op_omap_cmp`: the stored value must equal the given one.
+pub const LIBRADOS_CMPXATTR_OP_EQ: u8 = 1;
 
 extern "C" {
     pub fn rados_create2(
@@ -104,6 +106,15 @@ extern "C" {
         key_lens: *const size_t,
         val_lens: *const size_t,
         num: size_t,
+    );
+    pub fn rados_write_op_omap_cmp2(
+        write_op: rados_write_op_t,
+        key: *const c_char,
+        comparison_operator: u8,
+        val: *const c_char,
+        key_len: size_t,
+        val_len: size_t,
+        prval: *mut c_int,
     );
     pub fn rados_write_op_omap_rm_keys2(
         write_op: rados_write_op_t,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use rookery_ceph_sys::safe;
+use rookery_ceph_sys::safe::{self, WriteStep};
 
 use crate::blocking::{c_name, run};
 use crate::error::{Error, Result};
@@ -124,6 +124,18 @@ impl IoCtx {
             .await
     }
 
+    /// Up to `len` bytes of the object from `offset`, in one round trip (no stat
+    /// first, unlike [`Self::read`]).
+    pub async fn read_at(&self, obj: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+        self.with_object("read", obj, move |io, oid| {
+            let mut buf = vec![0; len];
+            let n = io.read(oid, &mut buf, offset)?;
+            buf.truncate(n);
+            Ok(buf)
+        })
+        .await
+    }
+
     pub async fn stat(&self, obj: &str) -> Result<ObjectStat> {
         let (size, mtime) = self
             .with_object("stat", obj, |io, oid| io.stat(oid))
@@ -149,6 +161,76 @@ impl IoCtx {
             io.omap_set(oid, &pairs)
         })
         .await
+    }
+
+    /// Sets omap keys only if omap key `key` now holds `expected` (a key that is not
+    /// set holds the empty value), creating the object if missing: one atomic write,
+    /// so two writers cannot both see the old value. Ok(false) when the comparison
+    /// failed and nothing was written.
+    pub async fn omap_set_if(
+        &self,
+        obj: &str,
+        key: &str,
+        expected: &[u8],
+        entries: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<bool> {
+        let (key, expected) = (key.as_bytes().to_vec(), expected.to_vec());
+        let entries: Vec<(Vec<u8>, Vec<u8>)> = entries
+            .iter()
+            .map(|(k, v)| (k.clone().into_bytes(), v.clone()))
+            .collect();
+        let done = self
+            .with_object("conditional omap set", obj, move |io, oid| {
+                let pairs: Vec<(&[u8], &[u8])> = entries
+                    .iter()
+                    .map(|(k, v)| (k.as_slice(), v.as_slice()))
+                    .collect();
+                io.write_op(
+                    oid,
+                    &[
+                        WriteStep::Create,
+                        WriteStep::OmapCmpEq {
+                            key: &key,
+                            value: &expected,
+                        },
+                        WriteStep::OmapSet(&pairs),
+                    ],
+                )
+            })
+            .await;
+        compared(done)
+    }
+
+    /// Removes omap `keys` only if omap key `key` now holds `expected`, in one
+    /// atomic write. Ok(false) when it does not, or the object does not exist.
+    pub async fn omap_remove_if(
+        &self,
+        obj: &str,
+        key: &str,
+        expected: &[u8],
+        keys: &[&str],
+    ) -> Result<bool> {
+        let (key, expected) = (key.as_bytes().to_vec(), expected.to_vec());
+        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
+        let done = self
+            .with_object("conditional omap remove", obj, move |io, oid| {
+                let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+                io.write_op(
+                    oid,
+                    &[
+                        WriteStep::OmapCmpEq {
+                            key: &key,
+                            value: &expected,
+                        },
+                        WriteStep::OmapRmKeys(&keys),
+                    ],
+                )
+            })
+            .await;
+        match done {
+            Err(e) if e.is_not_found() => Ok(false),
+            done => compared(done),
+        }
     }
 
     /// The values of `keys`; keys that are not set are absent from the map.
@@ -198,6 +280,15 @@ impl IoCtx {
             io.omap_rm_keys(oid, &keys)
         })
         .await
+    }
+}
+
+/// A conditional write's outcome: ECANCELED means the comparison failed.
+fn compared(done: Result<()>) -> Result<bool> {
+    match done {
+        Ok(()) => Ok(true),
+        Err(e) if e.errno() == Some(libc::ECANCELED) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -13,7 +13,7 @@ use std::future::Future;
 use rookery_ceph::{IoCtx, Rados};
 use rookery_csi::error::{CsiCode, Error};
 use rookery_csi::journal::{
-    JournalConfig, JournalEntry, ReserveRequest, VolumeJournal, DEFAULT_INSTANCE_ID,
+    JournalConfig, JournalEntry, ReserveRequest, Reserved, VolumeJournal, DEFAULT_INSTANCE_ID,
 };
 
 /// Runs `body` with a fresh pool on the shared cluster, deleted afterwards.
@@ -253,6 +253,74 @@ async fn stale_and_inconsistent_entries() {
             io.omap_get(dir, &["csi.volume.junk"]).await.unwrap().len(),
             1
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reservations_are_compare_and_set() {
+    in_pool(|rados, pool| async move {
+        let io = rados.ioctx(&pool, None).await.expect("ioctx");
+        let vols = VolumeJournal::new(io.clone(), JournalConfig::volumes(DEFAULT_INSTANCE_ID));
+        let dir = "csi.volumes.default";
+        let first = vols
+            .reserve_name(&ReserveRequest::volume("pvc-cas"))
+            .await
+            .unwrap();
+        // A second reservation (say a timed-out attempt's write landing late)
+        // neither overwrites the key nor leaves its object behind.
+        let err = vols
+            .reserve_name(&ReserveRequest::volume("pvc-cas"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::JournalInconsistent { .. }), "{err}");
+        assert!(err.to_string().contains("pvc-cas"), "{err}");
+        assert_eq!(
+            omap(&io, dir).await,
+            entries(&[("csi.volume.pvc-cas", &first.uuid)])
+        );
+        match vols
+            .reserve_or_find(&ReserveRequest::volume("pvc-cas"))
+            .await
+            .unwrap()
+        {
+            Reserved::Existing(r) => assert_eq!(r, first),
+            other => panic!("expected the existing reservation: {other:?}"),
+        }
+
+        // Stale remains are cleaned and the name reserved afresh.
+        let gone = new_uuid();
+        io.omap_set(dir, &set(&[("csi.volume.stale", &gone)]))
+            .await
+            .unwrap();
+        let Reserved::New(fresh) = vols
+            .reserve_or_find(&ReserveRequest::volume("stale"))
+            .await
+            .unwrap()
+        else {
+            panic!("a stale key is no reservation");
+        };
+        assert_ne!(fresh.uuid, gone);
+        let key = io.omap_get(dir, &["csi.volume.stale"]).await.unwrap();
+        assert_eq!(key["csi.volume.stale"], fresh.uuid.as_bytes());
+
+        // ceph-csi's `<pool id>/<uuid>` form is undone too.
+        let pooled = new_uuid();
+        let pooled_obj = format!("csi.volume.{pooled}");
+        io.omap_set(&pooled_obj, &set(&[("csi.volname", "pooled")]))
+            .await
+            .unwrap();
+        let value = format!("0000000000000005/{pooled}");
+        io.omap_set(dir, &set(&[("csi.volume.pooled", &value)]))
+            .await
+            .unwrap();
+        vols.undo_reservation("pooled", &pooled).await.unwrap();
+        assert!(io
+            .omap_get(dir, &["csi.volume.pooled"])
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(io.stat(&pooled_obj).await.unwrap_err().is_not_found());
     })
     .await;
 }

@@ -12,13 +12,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
+use common::csi::{assert_code, block_cap, mount_cap, within, ServedController};
 use rookery_ceph::rbd;
 use rookery_ceph::{IoCtx, Rados};
 use rookery_csi::error::CsiCode;
 use rookery_csi::grpc::proto::v1::controller_service_capability::{rpc, Type};
-use rookery_csi::grpc::proto::v1::volume_capability::{
-    access_mode::Mode, AccessMode, AccessType, BlockVolume, MountVolume,
-};
+use rookery_csi::grpc::proto::v1::volume_capability::access_mode::Mode;
 use rookery_csi::grpc::proto::v1::volume_content_source::{
     SnapshotSource, Type as SourceType, VolumeSource,
 };
@@ -31,22 +30,10 @@ use rookery_csi::grpc::proto::v1::{
     CreateSnapshotRequest, DeleteSnapshotRequest, ListSnapshotsRequest, Snapshot,
     VolumeContentSource,
 };
-use rookery_csi::grpc::{bind, code_to_tonic, CsiEndpoint, Routes};
-use rookery_csi::rbd::{connect_controller, ControllerClient, RbdController};
+use rookery_csi::rbd::{ControllerClient, RbdController};
 use rookery_csi::volume_id::VolumeId;
-use tokio::sync::oneshot;
 
 const MIB: u64 = 1 << 20;
-const STEP: Duration = Duration::from_secs(60);
-
-/// Asserts that a gRPC result failed with `code`; yields the status.
-macro_rules! assert_code {
-    ($result:expr, $code:expr) => {{
-        let st = $result.expect_err("the call should fail");
-        assert_eq!(st.code(), code_to_tonic($code), "{}", st.message());
-        st
-    }};
-}
 
 /// What a test body gets: a controller served on a socket, a client, its pool.
 struct Env {
@@ -148,65 +135,7 @@ impl Env {
 }
 
 fn mount(mode: Mode) -> VolumeCapability {
-    VolumeCapability {
-        access_mode: Some(AccessMode { mode: mode as i32 }),
-        access_type: Some(AccessType::Mount(MountVolume {
-            fs_type: "ext4".into(),
-            ..Default::default()
-        })),
-    }
-}
-
-fn block(mode: Mode) -> VolumeCapability {
-    VolumeCapability {
-        access_mode: Some(AccessMode { mode: mode as i32 }),
-        access_type: Some(AccessType::Block(BlockVolume {})),
-    }
-}
-
-async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(STEP, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not finish within {STEP:?}"))
-}
-
-/// A controller served on a unix socket in a temp dir, stopped on [`Served::stop`].
-struct Served {
-    client: ControllerClient,
-    stop: oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<Result<(), rookery_csi::grpc::ServeError>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Served {
-    async fn start(ctl: &RbdController) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let endpoint =
-            CsiEndpoint::parse(&format!("unix://{}/csi.sock", dir.path().display())).unwrap();
-        let listener = bind(&endpoint).await.expect("bind the socket");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let routes = Routes::new(ctl.clone().into_server());
-        let server = tokio::spawn(listener.serve(routes, async {
-            let _ = stopped.await;
-        }));
-        let client = within("connect", connect_controller(&endpoint))
-            .await
-            .expect("connect");
-        Self {
-            client,
-            stop,
-            server,
-            _dir: dir,
-        }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        within("server stop", self.server)
-            .await
-            .expect("server task")
-            .expect("server");
-    }
+    mount_cap(mode, "ext4")
 }
 
 /// Runs `body` against a controller for the shared cluster, served on a unix
@@ -220,7 +149,7 @@ where
     let rados = cluster.rados().await;
     bodies::in_temp_pool(&rados, "rbd", |rados, pool| async move {
         let ctl = RbdController::new(rados.fsid(), rados.clone());
-        let served = Served::start(&ctl).await;
+        let served = ServedController::start(&ctl).await;
         let io = rados.ioctx(&pool, None).await.expect("ioctx");
         let pool_id = rados.pool_id(&pool).await.expect("pool id");
         body(Env {
@@ -244,13 +173,13 @@ async fn bad_create_requests_name_the_field() {
     with_controller(|mut env| async move {
         let c = &mut env.client.clone();
         let mut req = env.request("", MIB);
-        let st = assert_code!(c.create_volume(req.clone()).await, CsiCode::InvalidArgument);
+        let st = assert_code(c.create_volume(req.clone()).await, CsiCode::InvalidArgument);
         assert!(st.message().contains("name"), "{}", st.message());
 
         req.name = "pvc-bad".into();
         let mut no_caps = req.clone();
         no_caps.volume_capabilities.clear();
-        let st = assert_code!(c.create_volume(no_caps).await, CsiCode::InvalidArgument);
+        let st = assert_code(c.create_volume(no_caps).await, CsiCode::InvalidArgument);
         assert!(
             st.message().contains("volume_capabilities"),
             "{}",
@@ -259,7 +188,7 @@ async fn bad_create_requests_name_the_field() {
 
         let mut rwx_mount = req.clone();
         rwx_mount.volume_capabilities = vec![mount(Mode::MultiNodeMultiWriter)];
-        let st = assert_code!(c.create_volume(rwx_mount).await, CsiCode::InvalidArgument);
+        let st = assert_code(c.create_volume(rwx_mount).await, CsiCode::InvalidArgument);
         assert!(
             st.message().contains("MULTI_NODE_MULTI_WRITER"),
             "{}",
@@ -268,20 +197,20 @@ async fn bad_create_requests_name_the_field() {
 
         let mut rox = req.clone();
         rox.volume_capabilities = vec![mount(Mode::MultiNodeReaderOnly)];
-        assert_code!(c.create_volume(rox).await, CsiCode::InvalidArgument);
+        assert_code(c.create_volume(rox).await, CsiCode::InvalidArgument);
 
         let mut no_pool = req.clone();
         no_pool.parameters.remove("pool");
-        let st = assert_code!(c.create_volume(no_pool).await, CsiCode::InvalidArgument);
+        let st = assert_code(c.create_volume(no_pool).await, CsiCode::InvalidArgument);
         assert!(st.message().contains("pool"), "{}", st.message());
 
         let mut missing_pool = req.clone();
         missing_pool
             .parameters
             .insert("pool".into(), "rookery-no-such-pool".into());
-        let st = assert_code!(
+        let st = assert_code(
             c.create_volume(missing_pool).await,
-            CsiCode::InvalidArgument
+            CsiCode::InvalidArgument,
         );
         assert!(
             st.message().contains("rookery-no-such-pool"),
@@ -293,9 +222,9 @@ async fn bad_create_requests_name_the_field() {
         other_cluster
             .parameters
             .insert("clusterID".into(), "another-cluster".into());
-        let st = assert_code!(
+        let st = assert_code(
             c.create_volume(other_cluster).await,
-            CsiCode::InvalidArgument
+            CsiCode::InvalidArgument,
         );
         assert!(st.message().contains("clusterID"), "{}", st.message());
 
@@ -303,9 +232,9 @@ async fn bad_create_requests_name_the_field() {
         bad_features
             .parameters
             .insert("imageFeatures".into(), "layering,bogus".into());
-        let st = assert_code!(
+        let st = assert_code(
             c.create_volume(bad_features).await,
-            CsiCode::InvalidArgument
+            CsiCode::InvalidArgument,
         );
         assert!(st.message().contains("imageFeatures"), "{}", st.message());
 
@@ -314,14 +243,14 @@ async fn bad_create_requests_name_the_field() {
             required_bytes: (MIB + 1) as i64,
             limit_bytes: (MIB + 2) as i64,
         });
-        assert_code!(c.create_volume(over_limit).await, CsiCode::OutOfRange);
+        assert_code(c.create_volume(over_limit).await, CsiCode::OutOfRange);
 
         assert!(env.images().await.is_empty());
         assert!(env.omap("csi.volumes.default").await.is_empty());
 
         // Block RWX is supported.
         let mut rwx_block = req.clone();
-        rwx_block.volume_capabilities = vec![block(Mode::MultiNodeMultiWriter)];
+        rwx_block.volume_capabilities = vec![block_cap(Mode::MultiNodeMultiWriter)];
         let vol = env.create(rwx_block).await;
         assert_eq!(vol.capacity_bytes, MIB as i64);
     })
@@ -363,19 +292,22 @@ async fn create_is_idempotent_and_uses_ceph_csi_layout() {
         let attrs = env.omap(&format!("csi.volume.{uuid}")).await;
         assert_eq!(attrs["csi.volname"], "pvc-idem");
         assert_eq!(attrs["csi.imagename"], image);
-        assert_eq!(attrs["csi.imageid"], info.id);
 
         // Same name and size: the same volume.
         let again = env.create(req.clone()).await;
         assert_eq!(again.volume_id, vol.volume_id);
         assert_eq!(again.capacity_bytes, vol.capacity_bytes);
         assert_eq!(env.images().await.len(), 1);
+        // The image id is recorded after the first reply, under the name's lock,
+        // which the second request waited for.
+        let attrs = env.omap(&format!("csi.volume.{uuid}")).await;
+        assert_eq!(attrs["csi.imageid"], info.id);
 
         // Same name, larger size: ALREADY_EXISTS.
         let bigger = env.request("pvc-idem", 20 * MIB);
-        assert_code!(
+        assert_code(
             env.client.create_volume(bigger).await,
-            CsiCode::AlreadyExists
+            CsiCode::AlreadyExists,
         );
 
         // A name of 128 bytes (the limit COs use) works.
@@ -455,11 +387,11 @@ async fn delete_trashes_then_purges() {
             .encode()
             .unwrap();
         env.delete(&foreign).await;
-        assert_code!(
+        assert_code(
             env.client
                 .delete_volume(DeleteVolumeRequest::default())
                 .await,
-            CsiCode::InvalidArgument
+            CsiCode::InvalidArgument,
         );
 
         let vol = env.create(env.request("pvc-del", 4 * MIB)).await;
@@ -566,7 +498,7 @@ async fn expand_and_validate() {
 
         let block_grown = env
             .client
-            .controller_expand_volume(expand(30 * MIB, Some(block(Mode::SingleNodeWriter))))
+            .controller_expand_volume(expand(30 * MIB, Some(block_cap(Mode::SingleNodeWriter))))
             .await
             .expect("expand block")
             .into_inner();
@@ -581,24 +513,24 @@ async fn expand_and_validate() {
         assert_eq!(same.into_inner().capacity_bytes, (30 * MIB) as i64);
         assert_eq!(rbd::info(&env.io, &image).await.unwrap().size, 30 * MIB);
 
-        assert_code!(
+        assert_code(
             env.client.controller_expand_volume(expand(MIB, None)).await,
-            CsiCode::OutOfRange
+            CsiCode::OutOfRange,
         );
         let mut no_range = expand(MIB, None);
         no_range.capacity_range = None;
-        assert_code!(
+        assert_code(
             env.client.controller_expand_volume(no_range).await,
-            CsiCode::InvalidArgument
+            CsiCode::InvalidArgument,
         );
         let unknown = VolumeId::new(env.fsid(), env.pool_id, uuid::Uuid::new_v4().to_string())
             .encode()
             .unwrap();
         let mut missing = expand(40 * MIB, None);
         missing.volume_id = unknown.clone();
-        assert_code!(
+        assert_code(
             env.client.controller_expand_volume(missing).await,
-            CsiCode::NotFound
+            CsiCode::NotFound,
         );
 
         // ValidateVolumeCapabilities.
@@ -613,7 +545,7 @@ async fn expand_and_validate() {
                 &vol.volume_id,
                 vec![
                     mount(Mode::SingleNodeSingleWriter),
-                    block(Mode::MultiNodeMultiWriter),
+                    block_cap(Mode::MultiNodeMultiWriter),
                 ],
             ))
             .await
@@ -638,20 +570,20 @@ async fn expand_and_validate() {
             "{}",
             refused.message
         );
-        assert_code!(
+        assert_code(
             env.client
                 .validate_volume_capabilities(validate(
                     &unknown,
-                    vec![mount(Mode::SingleNodeWriter)]
+                    vec![mount(Mode::SingleNodeWriter)],
                 ))
                 .await,
-            CsiCode::NotFound
+            CsiCode::NotFound,
         );
-        assert_code!(
+        assert_code(
             env.client
                 .validate_volume_capabilities(validate(&vol.volume_id, vec![]))
                 .await,
-            CsiCode::InvalidArgument
+            CsiCode::InvalidArgument,
         );
     })
     .await;
@@ -697,24 +629,24 @@ async fn list_volumes_pages_and_rejects_bad_tokens() {
         assert!(pages >= 3, "5 volumes in pages of 2");
 
         for bad in ["garbage", "12", "x/pvc"] {
-            assert_code!(
+            assert_code(
                 env.client
                     .list_volumes(ListVolumesRequest {
                         max_entries: 2,
                         starting_token: bad.into(),
                     })
                     .await,
-                CsiCode::Aborted
+                CsiCode::Aborted,
             );
         }
-        assert_code!(
+        assert_code(
             env.client
                 .list_volumes(ListVolumesRequest {
                     max_entries: -1,
                     starting_token: String::new(),
                 })
                 .await,
-            CsiCode::InvalidArgument
+            CsiCode::InvalidArgument,
         );
     })
     .await;
@@ -746,14 +678,14 @@ async fn capacity_and_capabilities() {
         assert_eq!(none.available_capacity, 0);
         let mut no_pool = env.params();
         no_pool.remove("pool");
-        assert_code!(
+        assert_code(
             env.client
                 .get_capacity(GetCapacityRequest {
                     parameters: no_pool,
                     ..Default::default()
                 })
                 .await,
-            CsiCode::InvalidArgument
+            CsiCode::InvalidArgument,
         );
 
         let caps = env
@@ -808,7 +740,7 @@ async fn concurrent_creates_of_one_name_make_one_image() {
                 Err(st) => {
                     assert_eq!(
                         st.code(),
-                        code_to_tonic(CsiCode::Aborted),
+                        rookery_csi::grpc::code_to_tonic(CsiCode::Aborted),
                         "{}",
                         st.message()
                     );
@@ -836,13 +768,13 @@ async fn a_request_past_its_deadline_releases_its_lock() {
         // Warm the pool cache, so the slow controller takes the name's lock at once.
         env.create(env.request("pvc-warm", MIB)).await;
         let slow = env.ctl.clone().with_deadline(Duration::from_millis(1));
-        let mut served = Served::start(&slow).await;
+        let mut served = ServedController::start(&slow).await;
         let req = env.request("pvc-late", MIB);
         for _ in 0..2 {
             // DEADLINE_EXCEEDED both times, never ABORTED: the lock went with the request.
-            let st = assert_code!(
+            let st = assert_code(
                 served.client.create_volume(req.clone()).await,
-                CsiCode::DeadlineExceeded
+                CsiCode::DeadlineExceeded,
             );
             assert!(st.message().contains("CreateVolume"), "{}", st.message());
         }
@@ -897,20 +829,20 @@ async fn snapshots_restores_and_clones() {
         let src_uuid = VolumeId::decode(&src.volume_id).unwrap().object_uuid;
 
         // Bad requests.
-        let st = assert_code!(
+        let st = assert_code(
             env.client
                 .create_snapshot(CreateSnapshotRequest {
                     source_volume_id: src.volume_id.clone(),
                     ..Default::default()
                 })
                 .await,
-            CsiCode::InvalidArgument
+            CsiCode::InvalidArgument,
         );
         assert!(st.message().contains("name"), "{}", st.message());
         let unknown = VolumeId::new(env.fsid(), env.pool_id, uuid::Uuid::new_v4().to_string())
             .encode()
             .unwrap();
-        assert_code!(
+        assert_code(
             env.client
                 .create_snapshot(CreateSnapshotRequest {
                     name: "snap-x".into(),
@@ -918,7 +850,7 @@ async fn snapshots_restores_and_clones() {
                     ..Default::default()
                 })
                 .await,
-            CsiCode::NotFound
+            CsiCode::NotFound,
         );
 
         // Data before the snapshot; the snapshot must hold it, not what follows.
@@ -960,7 +892,7 @@ async fn snapshots_restores_and_clones() {
 
         // The same name for another source: ALREADY_EXISTS.
         let other = env.create(env.request("pvc-other", MIB)).await;
-        assert_code!(
+        assert_code(
             env.client
                 .create_snapshot(CreateSnapshotRequest {
                     name: "snap-1".into(),
@@ -968,7 +900,7 @@ async fn snapshots_restores_and_clones() {
                     ..Default::default()
                 })
                 .await,
-            CsiCode::AlreadyExists
+            CsiCode::AlreadyExists,
         );
 
         // Listing: by ID, by source, all.
@@ -1020,14 +952,14 @@ async fn snapshots_restores_and_clones() {
             token = page.next_token;
         }
         assert_eq!(all, BTreeSet::from([snap.snapshot_id.clone()]));
-        assert_code!(
+        assert_code(
             env.client
                 .list_snapshots(ListSnapshotsRequest {
                     starting_token: "bogus".into(),
                     ..Default::default()
                 })
                 .await,
-            CsiCode::Aborted
+            CsiCode::Aborted,
         );
 
         // A volume from the snapshot (larger), and one from a volume.
@@ -1051,13 +983,13 @@ async fn snapshots_restores_and_clones() {
         );
         let mut too_small = env.request("pvc-small", 4 * MIB);
         too_small.volume_content_source = from_snapshot(&snap.snapshot_id);
-        assert_code!(
+        assert_code(
             env.client.create_volume(too_small).await,
-            CsiCode::OutOfRange
+            CsiCode::OutOfRange,
         );
         let mut missing = env.request("pvc-missing", 8 * MIB);
         missing.volume_content_source = from_snapshot(&unknown);
-        assert_code!(env.client.create_volume(missing).await, CsiCode::NotFound);
+        assert_code(env.client.create_volume(missing).await, CsiCode::NotFound);
         let mut clone = env.request("pvc-clone", 0);
         clone.capacity_range = None;
         clone.volume_content_source = from_volume(&src.volume_id);

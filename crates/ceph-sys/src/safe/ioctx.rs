@@ -15,6 +15,20 @@ const MAX_READ_CHUNK: usize = 64 << 20;
 /// Omap key/value pairs, keys in the order the OSD returned them (sorted).
 pub type OmapEntries = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// One step of a compound write ([`IoCtx::write_op`]).
+#[derive(Debug, Clone, Copy)]
+pub enum WriteStep<'a> {
+    /// Creates the object if it does not exist (never fails because it does).
+    Create,
+    /// Cancels the whole op (ECANCELED) unless omap key `key` holds exactly
+    /// `value`. A key that is not set compares as the empty value.
+    OmapCmpEq { key: &'a [u8], value: &'a [u8] },
+    /// Sets omap keys.
+    OmapSet(&'a [(&'a [u8], &'a [u8])]),
+    /// Removes omap keys; keys that are not set are ignored.
+    OmapRmKeys(&'a [&'a [u8]]),
+}
+
 /// An I/O context for one pool and one namespace, destroyed on drop.
 ///
 /// The namespace is set at creation and never changed, so sharing is sound: librados
@@ -147,6 +161,91 @@ impl IoCtx {
             )
         };
         op.operate(self, oid)
+    }
+
+    /// Applies `steps` to one object atomically, in one round trip: all of them or,
+    /// if one fails (a comparison: ECANCELED), none.
+    pub fn write_op(&self, oid: &CStr, steps: &[WriteStep<'_>]) -> Result<(), Errno> {
+        let cmps = steps
+            .iter()
+            .filter(|s| matches!(s, WriteStep::OmapCmpEq { .. }))
+            .count();
+        // librados keeps a pointer to each comparison's result until `operate`:
+        // a boxed slice never moves or grows.
+        let mut results: Box<[c_int]> = vec![0; cmps].into_boxed_slice();
+        let mut next_result = results.iter_mut();
+        let op = WriteOp::new()?;
+        for step in steps {
+            match *step {
+                WriteStep::Create => {
+                    // SAFETY: `op` is a live write op; a NULL category is allowed (unused).
+                    unsafe {
+                        rados::rados_write_op_create(
+                            op.0,
+                            rados::LIBRADOS_CREATE_IDEMPOTENT,
+                            ptr::null(),
+                        )
+                    }
+                }
+                WriteStep::OmapCmpEq { key, value } => {
+                    let result = next_result.next().ok_or(libc::EINVAL)?;
+                    // SAFETY: key and value are valid for their lengths and copied into
+                    // the op before this returns; `result` points into `results`, which
+                    // is neither moved nor freed before `operate` below has returned.
+                    unsafe {
+                        rados::rados_write_op_omap_cmp2(
+                            op.0,
+                            key.as_ptr().cast(),
+                            rados::LIBRADOS_CMPXATTR_OP_EQ,
+                            value.as_ptr().cast(),
+                            key.len(),
+                            value.len(),
+                            result,
+                        )
+                    }
+                }
+                WriteStep::OmapSet(entries) => {
+                    let keys: Vec<*const c_char> =
+                        entries.iter().map(|(k, _)| k.as_ptr().cast()).collect();
+                    let vals: Vec<*const c_char> =
+                        entries.iter().map(|(_, v)| v.as_ptr().cast()).collect();
+                    let key_lens: Vec<size_t> = entries.iter().map(|(k, _)| k.len()).collect();
+                    let val_lens: Vec<size_t> = entries.iter().map(|(_, v)| v.len()).collect();
+                    // SAFETY: the four arrays have `entries.len()` elements, each pointer
+                    // valid for its length; librados copies keys and values into the op
+                    // before returning.
+                    unsafe {
+                        rados::rados_write_op_omap_set2(
+                            op.0,
+                            keys.as_ptr(),
+                            vals.as_ptr(),
+                            key_lens.as_ptr(),
+                            val_lens.as_ptr(),
+                            entries.len(),
+                        )
+                    }
+                }
+                WriteStep::OmapRmKeys(keys) => {
+                    let ptrs: Vec<*const c_char> = keys.iter().map(|k| k.as_ptr().cast()).collect();
+                    let lens: Vec<size_t> = keys.iter().map(|k| k.len()).collect();
+                    // SAFETY: both arrays have `keys.len()` elements, each pointer valid
+                    // for its length; librados copies the keys before returning.
+                    unsafe {
+                        rados::rados_write_op_omap_rm_keys2(
+                            op.0,
+                            ptrs.as_ptr(),
+                            lens.as_ptr(),
+                            keys.len(),
+                        )
+                    }
+                }
+            }
+        }
+        op.operate(self, oid)?;
+        for r in results.iter() {
+            check(*r)?;
+        }
+        Ok(())
     }
 
     /// Removes omap keys (missing keys are not an error; a missing object is ENOENT).

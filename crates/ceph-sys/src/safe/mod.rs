@@ -10,7 +10,7 @@ mod ioctx;
 pub mod rbd;
 
 pub use cluster::{Cluster, ClusterBuilder, CommandFailure, CommandOutput};
-pub use ioctx::{IoCtx, OmapEntries};
+pub use ioctx::{IoCtx, OmapEntries, WriteStep};
 pub use rbd::{Image, ImageOptions, ImageSpec, ImageStat};
 
 use std::ffi::{c_char, c_int};

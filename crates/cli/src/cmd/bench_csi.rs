@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -103,43 +103,25 @@ pub fn run(a: CsiBenchArgs) -> anyhow::Result<ExitCode> {
     if a.volumes == 0 || a.concurrency == 0 {
         bail!("--volumes and --concurrency must be at least 1");
     }
-    if a.work_dir.exists() {
-        std::fs::remove_dir_all(&a.work_dir)
-            .with_context(|| format!("cannot clear {}", a.work_dir.display()))?;
-    }
-    std::fs::create_dir_all(&a.work_dir)?;
     let text = a.output == Output::Text;
-    let dir = a.work_dir.join("cluster");
     if text {
         println!(
             "throwaway cluster: 3 OSDs ({} GiB files), pool '{POOL}' size 3, modules off",
             a.size_gib
         );
     }
-    let result = up(&a.work_dir, &dir, a.size_gib).and_then(|()| {
+    let result = super::bench::on_throwaway_cluster(&a.work_dir, "bench-csi", a.size_gib, |dir| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
-            .block_on(bench(&a, &dir, text))
-    });
-    let _ = Command::new(std::env::current_exe()?)
-        .args(["down", "--purge", "--yes-really-destroy-data", "--dir"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .status();
-    let result = result?;
-    let _ = std::fs::remove_dir_all(&a.work_dir);
+            .block_on(bench(&a, dir, text))
+    })?;
     if text {
         print_table(&result);
     } else {
         println!("{}", serde_json::to_string_pretty(&result)?);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn up(work_dir: &Path, dir: &Path, size_gib: u64) -> anyhow::Result<()> {
-    let yaml = rookery_runtime_local::spec::throwaway("bench-csi", 3, size_gib, 3, false)?;
-    super::bench::up_throwaway(&work_dir.join("cluster.yaml"), dir, &yaml)
 }
 
 async fn bench(a: &CsiBenchArgs, dir: &Path, text: bool) -> anyhow::Result<CsiBenchResult> {

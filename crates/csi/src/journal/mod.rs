@@ -21,8 +21,10 @@
 //! are read into [`ImageAttributes`] so callers can refuse such volumes knowingly.
 //!
 //! Every operation on one request name must run under that name's lock
-//! ([`crate::locks`]): the journal reads, then writes, and RADOS gives us no
-//! compare-and-set here.
+//! ([`crate::locks`]): the journal reads, then writes. Directory keys are only
+//! ever set if absent and removed if they still hold the expected uuid (omap
+//! compare and write in one atomic op), so a late write of a timed-out attempt
+//! cannot overwrite or remove a newer reservation.
 
 mod config;
 mod records;
@@ -35,7 +37,9 @@ use rookery_ceph::IoCtx;
 
 pub use config::{keys, JournalConfig, JournalKind, DEFAULT_INSTANCE_ID};
 use records::{attribute_entries, parse_attributes, parse_directory_value, Stored};
-pub use records::{ImageAttributes, JournalEntry, JournalPage, Reservation, ReserveRequest};
+pub use records::{
+    ImageAttributes, JournalEntry, JournalPage, Reservation, ReserveRequest, Reserved,
+};
 
 use crate::error::{Error, Result};
 use crate::volume_id::check_uuid;
@@ -136,18 +140,53 @@ impl VolumeJournal {
         Ok(None)
     }
 
-    /// Reserves a fresh uuid for `req.req_name`.
-    ///
-    /// The per-volume object (all its attributes, one atomic omap write) is written
-    /// before the directory key. ceph-csi creates an empty per-volume object, then the
-    /// directory key, then the attributes; stopped half-way it leaves a key pointing
-    /// at an object without a name, which its own check then reports as inconsistent.
-    /// In our order a stop leaves at worst an unreferenced per-volume object, and
-    /// every state a reader can see is either "no reservation" or a complete one.
-    /// ceph-csi also guards against uuid reuse with an exclusive create; a v4 uuid
-    /// (122 random bits) makes a collision negligible, and saves that round trip.
+    /// The reservation of `req.req_name`: a fresh one when the name is free (the
+    /// common case, tried first: one round trip), otherwise the existing one as
+    /// [`Self::check_reservation`] finds it, stale remains cleaned and reserved anew.
+    pub async fn reserve_or_find(&self, req: &ReserveRequest<'_>) -> Result<Reserved> {
+        check_request_name(req.req_name)?;
+        if let Some(r) = self.try_reserve(req).await? {
+            return Ok(Reserved::New(r));
+        }
+        if let Some(r) = self
+            .check_reservation(req.req_name, req.source_name)
+            .await?
+        {
+            return Ok(Reserved::Existing(r));
+        }
+        self.reserve_name(req).await.map(Reserved::New)
+    }
+
+    /// Reserves a fresh uuid for `req.req_name`; an error if the name is reserved
+    /// already (see [`Self::check_reservation`] and [`Self::reserve_or_find`]).
     pub async fn reserve_name(&self, req: &ReserveRequest<'_>) -> Result<Reservation> {
         check_request_name(req.req_name)?;
+        match self.try_reserve(req).await? {
+            Some(r) => Ok(r),
+            None => Err(Error::JournalInconsistent {
+                location: self.location(),
+                detail: format!(
+                    "request name '{}' is reserved already in '{}' (reserved meanwhile by \
+                     another writer?); retry the request",
+                    req.req_name,
+                    self.config.directory_object(),
+                ),
+            }),
+        }
+    }
+
+    /// Reserves a fresh uuid for `req.req_name`, or None if the name has a key.
+    ///
+    /// The directory key is set only if absent (compare and set in one atomic write,
+    /// so no two writers both win), and the per-volume object with all attributes is
+    /// written at the same time. Each request's writes run under its name's lock,
+    /// but a timed-out attempt's write may still land later; the compare makes that
+    /// harmless. Whichever write fails is undone: every state a reader can find is
+    /// "no reservation", a complete one, or stale remains [`Self::check_reservation`]
+    /// cleans (a key without object, or an object without key, which nothing reads).
+    /// ceph-csi guards against uuid reuse with an exclusive create; a v4 uuid (122
+    /// random bits) makes a collision negligible and saves that round trip.
+    async fn try_reserve(&self, req: &ReserveRequest<'_>) -> Result<Option<Reservation>> {
         match (self.config.kind, req.source_name) {
             (JournalKind::Snapshot, None) => {
                 return Err(invalid(
@@ -174,24 +213,40 @@ impl VolumeJournal {
             backing_snapshot_id: None,
         };
         let object = self.config.uuid_object(&uuid);
+        let directory = self.config.directory_object();
+        let key = self.config.name_key(req.req_name);
+        let entry = BTreeMap::from([(key.clone(), uuid.clone().into_bytes())]);
+        let attrs = attribute_entries(&self.config, &attributes);
+        // Both complete (join, not try_join): a write dropped half-way would still
+        // run on its blocking thread, unseen.
+        let (object_written, key_set) = tokio::join!(
+            self.io.omap_set(&object, &attrs),
+            self.io.omap_set_if(&directory, &key, b"", &entry),
+        );
         let doing = || format!("reserve name '{}' {}", req.req_name, self.location());
-        self.io
-            .omap_set(&object, &attribute_entries(&self.config, &attributes))
-            .await
-            .map_err(|e| Error::ceph(doing(), e))?;
-        let directory = BTreeMap::from([(
-            self.config.name_key(req.req_name),
-            uuid.clone().into_bytes(),
-        )]);
-        if let Err(e) = self
-            .io
-            .omap_set(&self.config.directory_object(), &directory)
-            .await
-        {
-            // Unreferenced, so harmless if this fails too; tidy up when we can.
-            if let Err(cleanup) = self.io.remove(&object).await {
-                tracing::warn!(pool = self.io.pool(), object, error = %cleanup, "cannot remove an unreferenced journal object");
+        let failed = match (object_written, key_set) {
+            (Ok(()), Ok(true)) => None,
+            (_, Ok(false)) => {
+                self.remove_unreferenced(&object).await;
+                return Ok(None);
             }
+            (Err(e), Ok(true)) => {
+                // A key without object reads as stale; still, take it back now.
+                if let Err(undo) = self
+                    .io
+                    .omap_remove_if(&directory, &key, uuid.as_bytes(), &[&key])
+                    .await
+                {
+                    tracing::warn!(pool = self.io.pool(), uuid, error = %undo, "cannot remove a reservation key whose object was not written");
+                }
+                Some(e)
+            }
+            (_, Err(e)) => {
+                self.remove_unreferenced(&object).await;
+                Some(e)
+            }
+        };
+        if let Some(e) = failed {
             return Err(Error::ceph(doing(), e));
         }
         tracing::debug!(
@@ -202,11 +257,21 @@ impl VolumeJournal {
             image = attributes.image_name,
             "reserved name"
         );
-        Ok(Reservation {
+        Ok(Some(Reservation {
             uuid,
             image_pool_id: None,
             attributes,
-        })
+        }))
+    }
+
+    /// Removes a per-volume object no directory key points at; harmless if it stays.
+    async fn remove_unreferenced(&self, object: &str) {
+        match self.io.remove(object).await {
+            Err(e) if !e.is_not_found() => {
+                tracing::warn!(pool = self.io.pool(), object, error = %e, "cannot remove an unreferenced journal object");
+            }
+            _ => {}
+        }
     }
 
     /// Records the RBD image id (`csi.imageid`) once the image exists. Call it under
@@ -248,9 +313,11 @@ impl VolumeJournal {
         }
     }
 
-    /// Removes the reservation: the directory key (only if it still points at `uuid`),
-    /// then the per-volume object — the reverse of [`Self::reserve_name`], so a stop
-    /// half-way leaves an object a retried delete still finds. Idempotent.
+    /// Removes the reservation: the directory key (only if it still points at
+    /// `uuid`) and the per-volume object, both at once. Stopped half-way, what is
+    /// left reads as no reservation: a key without object is stale (cleaned by the
+    /// next [`Self::check_reservation`]), an object without key is unreachable by
+    /// name, and found by a retried delete by ID, which undoes again. Idempotent.
     pub async fn undo_reservation(&self, req_name: &str, uuid: &str) -> Result<()> {
         check_request_name(req_name)?;
         check_uuid_arg(uuid)?;
@@ -260,6 +327,38 @@ impl VolumeJournal {
                 self.location()
             )
         };
+        let directory = self.config.directory_object();
+        let key = self.config.name_key(req_name);
+        let object = self.config.uuid_object(uuid);
+        let keys = [key.as_str()];
+        let (key_removed, object_removed) = tokio::join!(
+            self.io
+                .omap_remove_if(&directory, &key, uuid.as_bytes(), &keys),
+            self.io.remove(&object),
+        );
+        let key_removed = key_removed.map_err(|e| Error::ceph(doing(), e))?;
+        match object_removed {
+            Err(e) if !e.is_not_found() => return Err(Error::ceph(doing(), e)),
+            _ => {}
+        }
+        if !key_removed {
+            // Not the bare uuid: absent, another reservation, or ceph-csi's
+            // `<pool>/<uuid>` form, which only a parse tells apart.
+            self.remove_key_in_other_form(req_name, uuid).await?;
+        }
+        tracing::debug!(
+            pool = self.io.pool(),
+            namespace = self.io.namespace(),
+            request_name = req_name,
+            uuid,
+            "reservation undone"
+        );
+        Ok(())
+    }
+
+    /// Removes `req_name`'s directory key if it names `uuid` in a form other than
+    /// the bare uuid; leaves other reservations and values we cannot have written.
+    async fn remove_key_in_other_form(&self, req_name: &str, uuid: &str) -> Result<()> {
         let current = match self.lookup(req_name).await {
             Ok(found) => found,
             // Not a reservation we could have made: leave it for a person to inspect.
@@ -274,8 +373,14 @@ impl VolumeJournal {
                     .omap_remove(&self.config.directory_object(), &[&key])
                     .await
                 {
-                    Err(e) if !e.is_not_found() => return Err(Error::ceph(doing(), e)),
-                    _ => {}
+                    Err(e) if !e.is_not_found() => Err(Error::ceph(
+                        format!(
+                            "remove directory key '{key}' of uuid {uuid} {}",
+                            self.location()
+                        ),
+                        e,
+                    )),
+                    _ => Ok(()),
                 }
             }
             Some((other, _)) => {
@@ -285,21 +390,9 @@ impl VolumeJournal {
                     current = other,
                     "directory key reserved again; kept"
                 );
-            }
-            None => {}
-        }
-        match self.io.remove(&self.config.uuid_object(uuid)).await {
-            Err(e) if !e.is_not_found() => Err(Error::ceph(doing(), e)),
-            _ => {
-                tracing::debug!(
-                    pool = self.io.pool(),
-                    namespace = self.io.namespace(),
-                    request_name = req_name,
-                    uuid,
-                    "reservation undone"
-                );
                 Ok(())
             }
+            None => Ok(()),
         }
     }
 

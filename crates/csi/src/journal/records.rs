@@ -38,6 +38,15 @@ impl Reservation {
     }
 }
 
+/// What [`super::VolumeJournal::reserve_or_find`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reserved {
+    /// Reserved just now: nothing else exists for it yet.
+    New(Reservation),
+    /// An earlier request's reservation; its image may or may not exist.
+    Existing(Reservation),
+}
+
 /// What to reserve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReserveRequest<'a> {

@@ -1,7 +1,14 @@
 //! CreateVolume: idempotent by request name through the journal, under the name's
 //! lock. A failure after the reservation undoes it: no image, no journal key.
+//!
+//! The reply goes out once the image exists; its id (`csi.imageid`, which
+//! ceph-csi too adds only after the image and repairs when missing) is recorded
+//! right after by a task that keeps the request's locks until done, so a retry
+//! or a delete of the same name waits for it ([`crate::locks`]). That takes two
+//! round trips out of the reply's latency.
 
 use rookery_ceph::rbd::{self, ImageOptions};
+use rookery_ceph::IoCtx;
 use rookery_csi_proto::v1::volume_content_source::Type as SourceType;
 use rookery_csi_proto::v1::{CreateVolumeRequest, CreateVolumeResponse, Volume};
 
@@ -10,7 +17,7 @@ use super::error::{ControllerError, Result};
 use super::params::{check_capabilities, fits, volume_size, VolumeParams};
 use super::pools::Pool;
 use super::RbdController;
-use crate::journal::{JournalKind, Reservation, ReserveRequest, VolumeJournal};
+use crate::journal::{JournalKind, Reservation, ReserveRequest, Reserved, VolumeJournal};
 use crate::locks::MultiLockGuard;
 
 impl RbdController {
@@ -54,17 +61,33 @@ impl RbdController {
                 e
             }
         })?;
-        let _locks = match &source {
-            None => MultiLockGuard::try_acquire([(&self.inner.locks, req.name.as_str())])?,
-            Some(src) => MultiLockGuard::try_acquire([
-                (&self.inner.locks, req.name.as_str()),
-                (self.locks_of(src.kind), src.id.as_str()),
-            ])?,
+        let locks = match &source {
+            None => {
+                MultiLockGuard::acquire_waiting([(&self.inner.locks, req.name.as_str())]).await?
+            }
+            Some(src) => {
+                MultiLockGuard::acquire_waiting([
+                    (&self.inner.locks, req.name.as_str()),
+                    (self.locks_of(src.kind), src.id.as_str()),
+                ])
+                .await?
+            }
         };
         let journal = self.journal(&pool, JournalKind::Volume);
 
-        let (reservation, image_size) = match journal.check_reservation(&req.name, None).await? {
-            Some(r) => {
+        let reserved = journal
+            .reserve_or_find(&ReserveRequest::volume(&req.name))
+            .await?;
+        // Set when this request made the image: its id is still to be recorded.
+        let mut made = false;
+        let (reservation, image_size) = match reserved {
+            Reserved::New(r) => {
+                self.create_image(&pool, &journal, &r, size, &params, source.as_ref())
+                    .await?;
+                made = true;
+                (r, size)
+            }
+            Reserved::Existing(r) => {
                 if r.image_pool_id.is_some_and(|id| id != pool.id) {
                     return Err(ControllerError::FailedPrecondition(format!(
                         "volume '{}' was made by ceph-csi in another pool (id {}) than its \
@@ -96,6 +119,7 @@ impl RbdController {
                     Err(e) if e.is_not_found() => {
                         self.create_image(&pool, &journal, &r, size, &params, source.as_ref())
                             .await?;
+                        made = true;
                         (r, size)
                     }
                     Err(e) => {
@@ -105,14 +129,6 @@ impl RbdController {
                         ))
                     }
                 }
-            }
-            None => {
-                let r = journal
-                    .reserve_name(&ReserveRequest::volume(&req.name))
-                    .await?;
-                self.create_image(&pool, &journal, &r, size, &params, source.as_ref())
-                    .await?;
-                (r, size)
             }
         };
         tracing::info!(
@@ -129,6 +145,14 @@ impl RbdController {
             image_size,
             params.context,
         )?;
+        if made {
+            let (io, uuid) = (pool.io.clone(), reservation.uuid.clone());
+            let image = reservation.image_name().to_owned();
+            tokio::spawn(async move {
+                let _locks = locks;
+                record_image_id(&io, &journal, &uuid, &image).await;
+            });
+        }
         Ok(CreateVolumeResponse {
             volume: Some(Volume {
                 content_source: req.volume_content_source,
@@ -137,9 +161,8 @@ impl RbdController {
         })
     }
 
-    /// Creates the reservation's image (empty, or a copy of `source`) and records
-    /// its id; on failure removes what was made (image, then reservation) and
-    /// returns the first error.
+    /// Creates the reservation's image (empty, or a copy of `source`); on failure
+    /// removes what was made (image, then reservation) and returns the error.
     async fn create_image(
         &self,
         pool: &Pool,
@@ -150,17 +173,7 @@ impl RbdController {
         source: Option<&Source>,
     ) -> Result<()> {
         let image = r.image_name();
-        let made = match self.make_image(pool, image, size, params, source).await {
-            Ok(()) => match rbd::image_id(&pool.io, image).await {
-                Ok(id) => journal
-                    .store_image_id(&r.uuid, &id)
-                    .await
-                    .map_err(Into::into),
-                Err(e) => Err(ControllerError::ceph("read the new image's id", e)),
-            },
-            Err(e) => Err(e),
-        };
-        let Err(err) = made else {
+        let Err(err) = self.make_image(pool, image, size, params, source).await else {
             return Ok(());
         };
         if let Some(src) = source {
@@ -292,4 +305,26 @@ pub(crate) struct Source {
     /// Snapshots: the snapshot on `image` to clone (named like the image).
     pub snap: Option<String>,
     pub size: u64,
+}
+
+/// Records a new image's id in its journal entry. A failure leaves a volume
+/// without `csi.imageid`, which is valid: the next CreateVolume of the name adds
+/// it, and a delete reads the id from the image.
+async fn record_image_id(io: &IoCtx, journal: &VolumeJournal, uuid: &str, image: &str) {
+    let stored = match rbd::image_id(io, image).await {
+        Ok(id) => journal
+            .store_image_id(uuid, &id)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = stored {
+        tracing::warn!(
+            pool = io.pool(),
+            image,
+            uuid,
+            error,
+            "cannot record the id of a new image; the next CreateVolume of its name retries"
+        );
+    }
 }

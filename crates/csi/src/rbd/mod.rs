@@ -3,8 +3,8 @@
 //! names), so volumes either made are managed by the other.
 //!
 //! One file per concern: `params` checks requests, `volume` resolves volume IDs,
-//! `pools` caches pool handles, `create`, `delete` (with the background trash
-//! purge), `expand`, `list` (ListVolumes and ValidateVolumeCapabilities),
+//! `pools` caches pool handles, `create`, `delete`, `purge` (the background
+//! trash purge), `expand`, `list` (ListVolumes and ValidateVolumeCapabilities),
 //! `capacity` (GetCapacity and the advertised capabilities), `snapshot`
 //! (Create/Delete/ListSnapshots), `copy` (clone + flatten, used by snapshots and
 //! by volumes from a snapshot or a volume), `error` (codes).
@@ -19,10 +19,15 @@
 //! without using them.
 //!
 //! Deadlines: every RPC runs under [`RbdController::with_deadline`] (default
-//! [`DEFAULT_DEADLINE`]); past it the request ends with DEADLINE_EXCEEDED and its
-//! locks are released, as they are on any return (they are guards). Each librados
-//! call is bounded too, by the connection's `rados_osd_op_timeout` and
-//! `rados_mon_op_timeout` ([`rookery_ceph::ConnectOptions::timeout`]).
+//! [`DEFAULT_DEADLINE`]); past it the reply is DEADLINE_EXCEEDED. The work itself
+//! runs in a task of its own and goes on: a librados call cannot be stopped, and
+//! one that lands after a retry started (an image created, a key removed) would
+//! race with it. Its locks stay with it, marked abandoned, so a retry is not
+//! refused with ABORTED but waits for it, within the retry's own deadline
+//! ([`crate::locks`]); so do the locks of work a request leaves running after
+//! its reply (CreateVolume recording the image id). Each librados call is
+//! bounded by the connection's `rados_osd_op_timeout` and `rados_mon_op_timeout`
+//! ([`rookery_ceph::ConnectOptions::timeout`]), so the work always ends.
 
 mod capacity;
 mod client;
@@ -35,6 +40,7 @@ mod list;
 pub mod node;
 pub(crate) mod params;
 mod pools;
+mod purge;
 mod snapshot;
 mod volume;
 
@@ -48,13 +54,13 @@ use rookery_csi_proto::v1::*;
 use tonic::{Request, Response, Status};
 
 pub use client::{connect_controller, ControllerClient};
-pub use delete::PurgeOutcome;
 pub use error::ControllerError;
+pub use purge::PurgeOutcome;
 
 use crate::journal::DEFAULT_INSTANCE_ID;
-use crate::locks::{LockKind, Locks};
-use delete::Purges;
+use crate::locks::{LockKind, Locks, Request as LockScope};
 use pools::Pools;
+use purge::Purges;
 
 /// How long one controller RPC may take, all Ceph calls included.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
@@ -154,16 +160,41 @@ impl RbdController {
         self.inner.purges.wait().await
     }
 
-    /// Runs one RPC body under the deadline; its locks drop with it either way.
-    async fn run<T>(
-        &self,
-        rpc: &'static str,
-        body: impl Future<Output = error::Result<T>>,
-    ) -> Result<Response<T>, Status> {
+    /// Runs one RPC body under the deadline, in a task of its own that goes on past
+    /// it (see the module docs).
+    async fn run<T, F, Fut>(&self, rpc: &'static str, body: F) -> Result<Response<T>, Status>
+    where
+        F: FnOnce(Self) -> Fut,
+        Fut: Future<Output = error::Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
         let deadline = self.inner.deadline;
-        let result = match tokio::time::timeout(deadline, body).await {
-            Ok(result) => result,
-            Err(_) => Err(ControllerError::Deadline { rpc, deadline }),
+        let scope = LockScope::new();
+        // On every way out, the caller going away included: whatever of the
+        // request still runs (past the deadline, or work after the reply) holds
+        // its locks as one a retry waits for instead of being refused.
+        let _abandon = AbandonOnDrop(scope.clone());
+        let in_flight = self.inner.purges.request();
+        let work = body(self.clone());
+        let mut task = tokio::spawn(scope.scope(async move {
+            let result = work.await;
+            drop(in_flight);
+            result
+        }));
+        let result = match tokio::time::timeout(deadline, &mut task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Ok(Err(_)) => Err(ControllerError::Unavailable(format!(
+                "{rpc} was cancelled: the controller is shutting down; retry"
+            ))),
+            Err(_) => {
+                tracing::warn!(
+                    rpc,
+                    deadline_ms = deadline.as_millis() as u64,
+                    "request past its deadline; its Ceph calls finish in the background"
+                );
+                Err(ControllerError::Deadline { rpc, deadline })
+            }
         };
         match result {
             Ok(reply) => Ok(Response::new(reply)),
@@ -172,6 +203,15 @@ impl RbdController {
                 Err(e.into())
             }
         }
+    }
+}
+
+/// Marks a request abandoned when dropped: nobody awaits its reply any more.
+struct AbandonOnDrop(Arc<LockScope>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.abandon();
     }
 }
 
@@ -187,16 +227,24 @@ impl Controller for RbdController {
         &self,
         request: Request<CreateVolumeRequest>,
     ) -> Result<Response<CreateVolumeResponse>, Status> {
-        self.run("CreateVolume", self.create(request.into_inner()))
-            .await
+        let request = request.into_inner();
+        self.run(
+            "CreateVolume",
+            move |c| async move { c.create(request).await },
+        )
+        .await
     }
 
     async fn delete_volume(
         &self,
         request: Request<DeleteVolumeRequest>,
     ) -> Result<Response<DeleteVolumeResponse>, Status> {
-        self.run("DeleteVolume", self.delete(request.into_inner()))
-            .await
+        let request = request.into_inner();
+        self.run(
+            "DeleteVolume",
+            move |c| async move { c.delete(request).await },
+        )
+        .await
     }
 
     async fn controller_publish_volume(
@@ -217,10 +265,10 @@ impl Controller for RbdController {
         &self,
         request: Request<ValidateVolumeCapabilitiesRequest>,
     ) -> Result<Response<ValidateVolumeCapabilitiesResponse>, Status> {
-        self.run(
-            "ValidateVolumeCapabilities",
-            self.validate(request.into_inner()),
-        )
+        let request = request.into_inner();
+        self.run("ValidateVolumeCapabilities", move |c| async move {
+            c.validate(request).await
+        })
         .await
     }
 
@@ -228,7 +276,8 @@ impl Controller for RbdController {
         &self,
         request: Request<ListVolumesRequest>,
     ) -> Result<Response<ListVolumesResponse>, Status> {
-        self.run("ListVolumes", self.list(request.into_inner()))
+        let request = request.into_inner();
+        self.run("ListVolumes", move |c| async move { c.list(request).await })
             .await
     }
 
@@ -250,8 +299,12 @@ impl Controller for RbdController {
         &self,
         request: Request<GetCapacityRequest>,
     ) -> Result<Response<GetCapacityResponse>, Status> {
-        self.run("GetCapacity", self.capacity(request.into_inner()))
-            .await
+        let request = request.into_inner();
+        self.run(
+            "GetCapacity",
+            move |c| async move { c.capacity(request).await },
+        )
+        .await
     }
 
     async fn controller_get_capabilities(
@@ -265,24 +318,33 @@ impl Controller for RbdController {
         &self,
         request: Request<CreateSnapshotRequest>,
     ) -> Result<Response<CreateSnapshotResponse>, Status> {
-        self.run("CreateSnapshot", self.create_snapshot(request.into_inner()))
-            .await
+        let request = request.into_inner();
+        self.run("CreateSnapshot", move |c| async move {
+            c.create_snapshot(request).await
+        })
+        .await
     }
 
     async fn delete_snapshot(
         &self,
         request: Request<DeleteSnapshotRequest>,
     ) -> Result<Response<DeleteSnapshotResponse>, Status> {
-        self.run("DeleteSnapshot", self.delete_snapshot(request.into_inner()))
-            .await
+        let request = request.into_inner();
+        self.run("DeleteSnapshot", move |c| async move {
+            c.delete_snapshot(request).await
+        })
+        .await
     }
 
     async fn list_snapshots(
         &self,
         request: Request<ListSnapshotsRequest>,
     ) -> Result<Response<ListSnapshotsResponse>, Status> {
-        self.run("ListSnapshots", self.list_snapshots(request.into_inner()))
-            .await
+        let request = request.into_inner();
+        self.run("ListSnapshots", move |c| async move {
+            c.list_snapshots(request).await
+        })
+        .await
     }
 
     async fn get_snapshot(
@@ -296,8 +358,11 @@ impl Controller for RbdController {
         &self,
         request: Request<ControllerExpandVolumeRequest>,
     ) -> Result<Response<ControllerExpandVolumeResponse>, Status> {
-        self.run("ControllerExpandVolume", self.expand(request.into_inner()))
-            .await
+        let request = request.into_inner();
+        self.run("ControllerExpandVolume", move |c| async move {
+            c.expand(request).await
+        })
+        .await
     }
 
     async fn controller_get_volume(

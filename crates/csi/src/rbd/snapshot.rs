@@ -19,7 +19,9 @@ use super::error::{ControllerError, Result};
 use super::pools::Pool;
 use super::volume::{FoundVolume, Lookup};
 use super::RbdController;
-use crate::journal::{ImageAttributes, JournalKind, Reservation, ReserveRequest, VolumeJournal};
+use crate::journal::{
+    ImageAttributes, JournalKind, Reservation, ReserveRequest, Reserved, VolumeJournal,
+};
 use crate::locks::MultiLockGuard;
 
 /// Features of snapshot images: only what cloning needs.
@@ -45,16 +47,21 @@ impl RbdController {
         let source = self
             .find_existing(&req.source_volume_id, JournalKind::Volume)
             .await?;
-        let _locks = MultiLockGuard::try_acquire([
+        let _locks = MultiLockGuard::acquire_waiting([
             (&self.inner.snap_locks, req.name.as_str()),
             (&self.inner.locks, req.source_volume_id.as_str()),
-        ])?;
+        ])
+        .await?;
         let journal = self.journal(&source.pool, JournalKind::Snapshot);
-        let r = match journal
-            .check_reservation(&req.name, Some(source.image()))
-            .await?
-        {
-            Some(r) => {
+        let reserved = journal
+            .reserve_or_find(&ReserveRequest::snapshot(&req.name, source.image()))
+            .await?;
+        let r = match reserved {
+            Reserved::New(r) => {
+                self.make_snapshot(&source, &journal, &r).await?;
+                r
+            }
+            Reserved::Existing(r) => {
                 match rbd::info(&source.pool.io, r.image_name()).await {
                     Ok(_) => {}
                     Err(e) if e.is_not_found() => self.make_snapshot(&source, &journal, &r).await?,
@@ -65,13 +72,6 @@ impl RbdController {
                         ))
                     }
                 }
-                r
-            }
-            None => {
-                let r = journal
-                    .reserve_name(&ReserveRequest::snapshot(&req.name, source.image()))
-                    .await?;
-                self.make_snapshot(&source, &journal, &r).await?;
                 r
             }
         };
@@ -169,12 +169,12 @@ impl RbdController {
         if id.is_empty() {
             return Err(ControllerError::invalid("snapshot_id", "it is empty"));
         }
-        let _id_lock = self.inner.snap_locks.acquire(id)?;
+        let _id_lock = self.inner.snap_locks.acquire_waiting(id).await?;
         let Lookup::Found(snap) = self.find(id, JournalKind::Snapshot).await? else {
             return Ok(DeleteSnapshotResponse {});
         };
         let name = snap.attributes.request_name.clone();
-        let _name_lock = self.inner.snap_locks.acquire(&name)?;
+        let _name_lock = self.inner.snap_locks.acquire_waiting(&name).await?;
         let io = &snap.pool.io;
         let image = snap.image().to_owned();
         copy::remove_snap(io, &image, &image).await.map_err(|e| {

@@ -123,7 +123,10 @@ impl Ctx {
     pub async fn list(&self) -> anyhow::Result<Vec<VolumeRow>> {
         let mut rows = Vec::new();
         for (name, uuid) in all_entries(&self.volumes).await? {
-            let attrs = self.volumes.get_attributes(&uuid).await?;
+            // A name whose object is gone is being created or deleted right now.
+            let Some(attrs) = present(self.volumes.get_attributes(&uuid).await)? else {
+                continue;
+            };
             let size_bytes = rookery_ceph::rbd::info(&self.io, &attrs.image_name)
                 .await
                 .map(|i| i.size)
@@ -148,7 +151,9 @@ impl Ctx {
             .collect();
         let mut rows = Vec::new();
         for (name, uuid) in all_entries(&self.snapshots).await? {
-            let attrs = self.snapshots.get_attributes(&uuid).await?;
+            let Some(attrs) = present(self.snapshots.get_attributes(&uuid).await)? else {
+                continue;
+            };
             let source_image = attrs.source_name.unwrap_or_default();
             rows.push(SnapshotRow {
                 snapshot_id: self.id(uuid)?,
@@ -158,6 +163,15 @@ impl Ctx {
             });
         }
         Ok(rows)
+    }
+}
+
+/// The value, or None when the journal says it does not exist.
+fn present<T>(result: rookery_csi::error::Result<T>) -> anyhow::Result<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
