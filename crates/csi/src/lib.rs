@@ -9,4 +9,5 @@ pub mod locks;
 pub mod metrics;
 pub mod node;
 pub mod rbd;
+pub mod request;
 pub mod volume_id;

@@ -10,9 +10,9 @@ use rookery_csi_proto::v1::{
     GetCapacityResponse,
 };
 
-use super::error::{ControllerError, Result};
 use super::params::{check_cluster_id, keys, required, unsupported};
 use super::RbdController;
+use crate::request::{RequestError, Result};
 
 /// How often to ask `df` for a pool the mgr has not reported yet.
 const DF_ATTEMPTS: u32 = 20;
@@ -63,13 +63,13 @@ impl RbdController {
                 .rados
                 .mon_command(&Df)
                 .await
-                .map_err(|e| ControllerError::ceph("read pool usage (ceph df)", e))?;
+                .map_err(|e| RequestError::ceph("read pool usage (ceph df)", e))?;
             if let Some(p) = df.pools.iter().find(|p| p.name == pool) {
                 break p.stats.max_avail;
             }
             attempts += 1;
             if attempts >= DF_ATTEMPTS {
-                return Err(ControllerError::Unavailable(format!(
+                return Err(RequestError::Unavailable(format!(
                     "pool '{pool}' exists but `ceph df` has no usage for it yet; the mgr \
                      reports new pools within seconds, retry"
                 )));

@@ -13,17 +13,17 @@ use rookery_csi_proto::v1::volume_content_source::Type as SourceType;
 use rookery_csi_proto::v1::{CreateVolumeRequest, CreateVolumeResponse, Volume};
 
 use super::copy;
-use super::error::{ControllerError, Result};
 use super::params::{check_capabilities, fits, volume_size, VolumeParams};
 use super::pools::Pool;
 use super::RbdController;
 use crate::journal::{JournalKind, Reservation, ReserveRequest, Reserved, VolumeJournal};
 use crate::locks::MultiLockGuard;
+use crate::request::{RequestError, Result};
 
 impl RbdController {
     pub(crate) async fn create(&self, req: CreateVolumeRequest) -> Result<CreateVolumeResponse> {
         if req.name.is_empty() {
-            return Err(ControllerError::invalid(
+            return Err(RequestError::invalid(
                 "name",
                 "the request name is required",
             ));
@@ -40,14 +40,14 @@ impl RbdController {
             }
             let limit = req.capacity_range.as_ref().map_or(0, |r| r.limit_bytes);
             if limit > 0 && size > limit as u64 {
-                return Err(ControllerError::OutOfRange(format!(
+                return Err(RequestError::OutOfRange(format!(
                     "capacity_range: limit_bytes {limit} is less than the {} bytes of the \
                      source {}",
                     src.size, src.id
                 )));
             }
             if size < src.size {
-                return Err(ControllerError::OutOfRange(format!(
+                return Err(RequestError::OutOfRange(format!(
                     "capacity_range: {size} bytes is less than the {} bytes of the source {}",
                     src.size, src.id
                 )));
@@ -56,7 +56,7 @@ impl RbdController {
         // Refuse before touching the journal when the pool is missing.
         let pool = self.inner.pools.by_name(&params.pool).await.map_err(|e| {
             if e.is_not_found() {
-                ControllerError::invalid("parameters.pool", e.to_string())
+                RequestError::invalid("parameters.pool", e.to_string())
             } else {
                 e
             }
@@ -89,7 +89,7 @@ impl RbdController {
             }
             Reserved::Existing(r) => {
                 if r.image_pool_id.is_some_and(|id| id != pool.id) {
-                    return Err(ControllerError::FailedPrecondition(format!(
+                    return Err(RequestError::FailedPrecondition(format!(
                         "volume '{}' was made by ceph-csi in another pool (id {}) than its \
                          journal; rookery does not manage topology-constrained volumes",
                         req.name,
@@ -104,7 +104,7 @@ impl RbdController {
                         (r, info.size)
                     }
                     Ok(info) => {
-                        return Err(ControllerError::AlreadyExists(format!(
+                        return Err(RequestError::AlreadyExists(format!(
                             "volume '{}' already exists with {} bytes (image '{}' in pool \
                              '{}'), which does not fit the requested range; use another name \
                              or the same size",
@@ -123,7 +123,7 @@ impl RbdController {
                         (r, size)
                     }
                     Err(e) => {
-                        return Err(ControllerError::ceph(
+                        return Err(RequestError::ceph(
                             format!("check the image of existing volume '{}'", req.name),
                             e,
                         ))
@@ -228,7 +228,7 @@ impl RbdController {
             return match rbd::create(&pool.io, image, size, &opts).await {
                 // The name holds our uuid: only an earlier, timed-out attempt of this
                 // request can have made it.
-                Err(e) if !e.is_exists() => Err(ControllerError::ceph(doing("create"), e)),
+                Err(e) if !e.is_exists() => Err(RequestError::ceph(doing("create"), e)),
                 _ => Ok(()),
             };
         };
@@ -238,11 +238,11 @@ impl RbdController {
             }
             None => copy::copy_image(&pool.io, &src.image, image, params.feature_bits).await,
         };
-        copied.map_err(|e| ControllerError::ceph(doing(&format!("copy {} into", src.id)), e))?;
+        copied.map_err(|e| RequestError::ceph(doing(&format!("copy {} into", src.id)), e))?;
         if size > src.size {
             rbd::resize(&pool.io, image, size)
                 .await
-                .map_err(|e| ControllerError::ceph(doing("grow"), e))?;
+                .map_err(|e| RequestError::ceph(doing("grow"), e))?;
         }
         Ok(())
     }
@@ -260,7 +260,7 @@ impl RbdController {
             Some(SourceType::Snapshot(s)) => (JournalKind::Snapshot, s.snapshot_id.as_str()),
             Some(SourceType::Volume(v)) => (JournalKind::Volume, v.volume_id.as_str()),
             None => {
-                return Err(ControllerError::invalid(
+                return Err(RequestError::invalid(
                     "volume_content_source",
                     "it names neither a snapshot nor a volume",
                 ))
@@ -268,7 +268,7 @@ impl RbdController {
         };
         let found = self.find_existing(id, kind).await?;
         if found.pool.name != pool {
-            return Err(ControllerError::invalid(
+            return Err(RequestError::invalid(
                 "volume_content_source",
                 format!(
                     "the source is in pool '{}', the new volume in pool '{pool}'; copies \
@@ -280,9 +280,7 @@ impl RbdController {
         let image = found.image().to_owned();
         let size = rbd::info(&found.pool.io, &image)
             .await
-            .map_err(|e| {
-                ControllerError::ceph(format!("read the size of source image '{image}'"), e)
-            })?
+            .map_err(|e| RequestError::ceph(format!("read the size of source image '{image}'"), e))?
             .size;
         Ok(Some(Source {
             kind,

@@ -5,16 +5,16 @@
 use rookery_ceph::rbd;
 use rookery_csi_proto::v1::{DeleteVolumeRequest, DeleteVolumeResponse};
 
-use super::error::{ControllerError, Result};
 use super::volume::{FoundVolume, Lookup};
 use super::RbdController;
 use crate::journal::JournalKind;
+use crate::request::{RequestError, Result};
 
 impl RbdController {
     pub(crate) async fn delete(&self, req: DeleteVolumeRequest) -> Result<DeleteVolumeResponse> {
         let id = req.volume_id.as_str();
         if id.is_empty() {
-            return Err(ControllerError::invalid("volume_id", "it is empty"));
+            return Err(RequestError::invalid("volume_id", "it is empty"));
         }
         let locks = &self.inner.locks;
         let _id_lock = locks.acquire_waiting(id).await?;
@@ -59,7 +59,7 @@ impl RbdController {
                 Ok(image_id) => Some(image_id),
                 Err(e) if e.is_not_found() => None,
                 Err(e) => {
-                    return Err(ControllerError::ceph(
+                    return Err(RequestError::ceph(
                         format!("read the id of image '{image}'"),
                         e,
                     ))
@@ -70,7 +70,7 @@ impl RbdController {
             Ok(()) => true,
             Err(e) if e.is_not_found() => false,
             Err(e) => {
-                return Err(ControllerError::ceph(
+                return Err(RequestError::ceph(
                     format!(
                         "move image '{image}' of {id} to the trash in pool '{}'",
                         volume.pool.name

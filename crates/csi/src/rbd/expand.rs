@@ -3,10 +3,10 @@
 use rookery_ceph::rbd;
 use rookery_csi_proto::v1::{ControllerExpandVolumeRequest, ControllerExpandVolumeResponse};
 
-use super::error::{ControllerError, Result};
 use super::params::{is_block, MIB};
 use super::RbdController;
 use crate::journal::JournalKind;
+use crate::request::{RequestError, Result};
 
 impl RbdController {
     pub(crate) async fn expand(
@@ -15,26 +15,25 @@ impl RbdController {
     ) -> Result<ControllerExpandVolumeResponse> {
         let id = req.volume_id.as_str();
         if id.is_empty() {
-            return Err(ControllerError::invalid("volume_id", "it is empty"));
+            return Err(RequestError::invalid("volume_id", "it is empty"));
         }
         let Some(range) = req.capacity_range.as_ref() else {
-            return Err(ControllerError::invalid("capacity_range", "it is required"));
+            return Err(RequestError::invalid("capacity_range", "it is required"));
         };
         let required = u64::try_from(range.required_bytes).map_err(|_| {
-            ControllerError::invalid("capacity_range.required_bytes", "it is negative")
+            RequestError::invalid("capacity_range.required_bytes", "it is negative")
         })?;
-        let limit = u64::try_from(range.limit_bytes).map_err(|_| {
-            ControllerError::invalid("capacity_range.limit_bytes", "it is negative")
-        })?;
+        let limit = u64::try_from(range.limit_bytes)
+            .map_err(|_| RequestError::invalid("capacity_range.limit_bytes", "it is negative"))?;
         if required == 0 {
-            return Err(ControllerError::invalid(
+            return Err(RequestError::invalid(
                 "capacity_range.required_bytes",
                 "give the new size",
             ));
         }
         let wanted = required.div_ceil(MIB) * MIB;
         if limit > 0 && wanted > limit {
-            return Err(ControllerError::OutOfRange(format!(
+            return Err(RequestError::OutOfRange(format!(
                 "capacity_range: {required} bytes rounded up to whole MiB ({wanted}) exceed \
                  limit_bytes {limit}"
             )));
@@ -45,9 +44,9 @@ impl RbdController {
         let io = &volume.pool.io;
         let info = rbd::info(io, image)
             .await
-            .map_err(|e| ControllerError::ceph(format!("read the size of image '{image}'"), e))?;
+            .map_err(|e| RequestError::ceph(format!("read the size of image '{image}'"), e))?;
         let size = if info.size > wanted {
-            return Err(ControllerError::OutOfRange(format!(
+            return Err(RequestError::OutOfRange(format!(
                 "volume {id} has {} bytes, more than the {wanted} asked for; volumes grow,                  they never shrink",
                 info.size
             )));
@@ -55,7 +54,7 @@ impl RbdController {
             info.size
         } else {
             rbd::resize(io, image, wanted).await.map_err(|e| {
-                ControllerError::ceph(format!("grow image '{image}' to {wanted} bytes"), e)
+                RequestError::ceph(format!("grow image '{image}' to {wanted} bytes"), e)
             })?;
             tracing::info!(
                 volume_id = id,

@@ -15,11 +15,11 @@ use rookery_csi_proto::v1::{
     ValidateVolumeCapabilitiesResponse, Volume,
 };
 
-use super::error::{ControllerError, Result};
 use super::params::{keys, unsupported};
 use super::pools::Pool;
 use super::RbdController;
 use crate::journal::{JournalEntry, JournalKind};
+use crate::request::{RequestError, Result};
 
 /// Entries per page when the CO sets no maximum.
 pub(crate) const DEFAULT_PAGE: usize = 100;
@@ -39,7 +39,7 @@ impl Token {
 
     pub fn decode(token: &str) -> Result<Self> {
         let bad = || {
-            ControllerError::Aborted(format!(
+            RequestError::Aborted(format!(
                 "starting_token {token:?} was not issued by this controller; list again \
                  from the start"
             ))
@@ -94,7 +94,7 @@ impl RbdController {
             Ok(0) => DEFAULT_PAGE,
             Ok(n) => n,
             Err(_) => {
-                return Err(ControllerError::invalid(
+                return Err(RequestError::invalid(
                     "max_entries",
                     format!("{max_entries} is negative"),
                 ))
@@ -155,10 +155,10 @@ impl RbdController {
         req: ValidateVolumeCapabilitiesRequest,
     ) -> Result<ValidateVolumeCapabilitiesResponse> {
         if req.volume_id.is_empty() {
-            return Err(ControllerError::invalid("volume_id", "it is empty"));
+            return Err(RequestError::invalid("volume_id", "it is empty"));
         }
         if req.volume_capabilities.is_empty() {
-            return Err(ControllerError::invalid(
+            return Err(RequestError::invalid(
                 "volume_capabilities",
                 "at least one volume capability is required",
             ));

@@ -7,7 +7,7 @@
 //! trash purge), `expand`, `list` (ListVolumes and ValidateVolumeCapabilities),
 //! `capacity` (GetCapacity and the advertised capabilities), `snapshot`
 //! (Create/Delete/ListSnapshots), `copy` (clone + flatten, used by snapshots and
-//! by volumes from a snapshot or a volume), `error` (codes).
+//! by volumes from a snapshot or a volume), `node` (the Node service).
 //!
 //! Not implemented (UNIMPLEMENTED, and not advertised): ControllerPublish/
 //! Unpublish (RBD needs no attach step), GetSnapshot, volume health,
@@ -19,22 +19,16 @@
 //! without using them.
 //!
 //! Deadlines: every RPC runs under [`RbdController::with_deadline`] (default
-//! [`DEFAULT_DEADLINE`]); past it the reply is DEADLINE_EXCEEDED. The work itself
-//! runs in a task of its own and goes on: a librados call cannot be stopped, and
-//! one that lands after a retry started (an image created, a key removed) would
-//! race with it. Its locks stay with it, marked abandoned, so a retry is not
-//! refused with ABORTED but waits for it, within the retry's own deadline
-//! ([`crate::locks`]); so do the locks of work a request leaves running after
-//! its reply (CreateVolume recording the image id). Each librados call is
-//! bounded by the connection's `rados_osd_op_timeout` and `rados_mon_op_timeout`
-//! ([`rookery_ceph::ConnectOptions::timeout`]), so the work always ends.
+//! [`DEFAULT_DEADLINE`]) through [`crate::request::run`]: past it the reply is
+//! DEADLINE_EXCEEDED while the work finishes in the background holding its
+//! locks, which a retry waits for. Work a request leaves running after its
+//! reply (CreateVolume recording the image id) holds its locks the same way.
 
 mod capacity;
 mod client;
 mod copy;
 mod create;
 mod delete;
-mod error;
 mod expand;
 mod list;
 pub mod node;
@@ -53,12 +47,12 @@ use rookery_csi_proto::v1::controller_server::{Controller, ControllerServer};
 use rookery_csi_proto::v1::*;
 use tonic::{Request, Response, Status};
 
+pub use crate::request::RequestError;
 pub use client::{connect_controller, ControllerClient};
-pub use error::ControllerError;
 pub use purge::PurgeOutcome;
 
 use crate::journal::DEFAULT_INSTANCE_ID;
-use crate::locks::{LockKind, Locks, Request as LockScope};
+use crate::locks::{LockKind, Locks};
 use pools::Pools;
 use purge::Purges;
 
@@ -160,58 +154,16 @@ impl RbdController {
         self.inner.purges.wait().await
     }
 
-    /// Runs one RPC body under the deadline, in a task of its own that goes on past
-    /// it (see the module docs).
+    /// Runs one RPC body under the deadline ([`crate::request::run`]); purges
+    /// wait while it is in flight.
     async fn run<T, F, Fut>(&self, rpc: &'static str, body: F) -> Result<Response<T>, Status>
     where
         F: FnOnce(Self) -> Fut,
-        Fut: Future<Output = error::Result<T>> + Send + 'static,
+        Fut: Future<Output = crate::request::Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let deadline = self.inner.deadline;
-        let scope = LockScope::new();
-        // On every way out, the caller going away included: whatever of the
-        // request still runs (past the deadline, or work after the reply) holds
-        // its locks as one a retry waits for instead of being refused.
-        let _abandon = AbandonOnDrop(scope.clone());
         let in_flight = self.inner.purges.request();
-        let work = body(self.clone());
-        let mut task = tokio::spawn(scope.scope(async move {
-            let result = work.await;
-            drop(in_flight);
-            result
-        }));
-        let result = match tokio::time::timeout(deadline, &mut task).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Ok(Err(_)) => Err(ControllerError::Unavailable(format!(
-                "{rpc} was cancelled: the controller is shutting down; retry"
-            ))),
-            Err(_) => {
-                tracing::warn!(
-                    rpc,
-                    deadline_ms = deadline.as_millis() as u64,
-                    "request past its deadline; its Ceph calls finish in the background"
-                );
-                Err(ControllerError::Deadline { rpc, deadline })
-            }
-        };
-        match result {
-            Ok(reply) => Ok(Response::new(reply)),
-            Err(e) => {
-                tracing::debug!(rpc, code = %e.code(), error = %e, "controller request failed");
-                Err(e.into())
-            }
-        }
-    }
-}
-
-/// Marks a request abandoned when dropped: nobody awaits its reply any more.
-struct AbandonOnDrop(Arc<LockScope>);
-
-impl Drop for AbandonOnDrop {
-    fn drop(&mut self) {
-        self.0.abandon();
+        crate::request::run(rpc, self.inner.deadline, in_flight, body(self.clone())).await
     }
 }
 

@@ -7,7 +7,7 @@ use rookery_ceph::rbd::parse_features;
 use rookery_csi_proto::v1::volume_capability::{access_mode::Mode, AccessType};
 use rookery_csi_proto::v1::{CapacityRange, VolumeCapability};
 
-use super::error::{ControllerError, Result};
+use crate::request::{RequestError, Result};
 
 pub(crate) const MIB: u64 = 1 << 20;
 /// ceph-csi's size when the request gives none.
@@ -58,14 +58,14 @@ pub(crate) fn unsupported(cap: &VolumeCapability) -> Option<String> {
 /// Checks `volume_capabilities`: present, and every entry supported.
 pub(crate) fn check_capabilities(caps: &[VolumeCapability]) -> Result<()> {
     if caps.is_empty() {
-        return Err(ControllerError::invalid(
+        return Err(RequestError::invalid(
             "volume_capabilities",
             "at least one volume capability is required",
         ));
     }
     for (i, cap) in caps.iter().enumerate() {
         if let Some(reason) = unsupported(cap) {
-            return Err(ControllerError::invalid(
+            return Err(RequestError::invalid(
                 "volume_capabilities",
                 format!("entry {i}: {reason}"),
             ));
@@ -105,7 +105,7 @@ impl VolumeParams {
             .unwrap_or(DEFAULT_FEATURES)
             .to_owned();
         let feature_bits = parse_features(&features)
-            .map_err(|e| ControllerError::invalid("parameters.imageFeatures", e.to_string()))?;
+            .map_err(|e| RequestError::invalid("parameters.imageFeatures", e.to_string()))?;
         let data_pool = params
             .get(keys::DATA_POOL)
             .filter(|p| !p.is_empty())
@@ -130,7 +130,7 @@ impl VolumeParams {
 pub(crate) fn check_cluster_id(params: &HashMap<String, String>, cluster_id: &str) -> Result<()> {
     let given = required(params, keys::CLUSTER_ID)?;
     if given != cluster_id {
-        return Err(ControllerError::invalid(
+        return Err(RequestError::invalid(
             "parameters.clusterID",
             format!("{given:?} is not the cluster this controller serves ({cluster_id:?})"),
         ));
@@ -142,7 +142,7 @@ pub(crate) fn check_cluster_id(params: &HashMap<String, String>, cluster_id: &st
 pub(crate) fn required(params: &HashMap<String, String>, key: &'static str) -> Result<String> {
     match params.get(key).map(|v| v.trim()) {
         Some(v) if !v.is_empty() => Ok(v.to_owned()),
-        _ => Err(ControllerError::Invalid {
+        _ => Err(RequestError::Invalid {
             field: param_field(key),
             reason: format!("the StorageClass parameter '{key}' is required"),
         }),
@@ -164,7 +164,7 @@ pub(crate) fn volume_size(range: Option<&CapacityRange>) -> Result<u64> {
     let required = non_negative("capacity_range.required_bytes", required)?;
     let limit = non_negative("capacity_range.limit_bytes", limit)?;
     if limit > 0 && required > limit {
-        return Err(ControllerError::invalid(
+        return Err(RequestError::invalid(
             "capacity_range",
             format!("required_bytes {required} is above limit_bytes {limit}"),
         ));
@@ -178,7 +178,7 @@ pub(crate) fn volume_size(range: Option<&CapacityRange>) -> Result<u64> {
         required.div_ceil(MIB) * MIB
     };
     if size == 0 || (limit > 0 && size > limit) {
-        return Err(ControllerError::OutOfRange(format!(
+        return Err(RequestError::OutOfRange(format!(
             "capacity_range: no size in whole MiB fits between required_bytes {required} and \
              limit_bytes {limit}; RBD volumes are sized in MiB"
         )));
@@ -201,8 +201,7 @@ pub(crate) fn fits(size: u64, range: Option<&CapacityRange>) -> bool {
 }
 
 fn non_negative(field: &'static str, value: i64) -> Result<u64> {
-    u64::try_from(value)
-        .map_err(|_| ControllerError::invalid(field, format!("{value} is negative")))
+    u64::try_from(value).map_err(|_| RequestError::invalid(field, format!("{value} is negative")))
 }
 
 #[cfg(test)]
@@ -263,7 +262,7 @@ mod tests {
             10 * MIB
         );
         let e = volume_size(range(MIB as i64 + 1, MIB as i64 + 2).as_ref()).unwrap_err();
-        assert!(matches!(e, ControllerError::OutOfRange(_)), "{e}");
+        assert!(matches!(e, RequestError::OutOfRange(_)), "{e}");
         assert!(volume_size(range(-1, 0).as_ref()).is_err());
         assert!(volume_size(range(5, 4).as_ref()).is_err());
         assert!(fits(DEFAULT_SIZE, None));

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use rookery_ceph::commands::OsdPoolLsDetail;
 use rookery_ceph::{IoCtx, Rados};
 
-use super::error::{ControllerError, Result};
+use crate::request::{RequestError, Result};
 
 /// A pool a volume lives in.
 #[derive(Debug, Clone)]
@@ -39,11 +39,11 @@ impl Pools {
         }
         let not_found = |e: rookery_ceph::Error| {
             if e.is_not_found() {
-                ControllerError::NotFound(format!(
+                RequestError::NotFound(format!(
                     "pool '{name}' does not exist; create it or fix the StorageClass parameter 'pool'"
                 ))
             } else {
-                ControllerError::ceph(format!("open pool '{name}'"), e)
+                RequestError::ceph(format!("open pool '{name}'"), e)
             }
         };
         let id = self.rados.pool_id(name).await.map_err(not_found)?;
@@ -95,7 +95,7 @@ impl Pools {
             .rados
             .mon_command(&OsdPoolLsDetail)
             .await
-            .map_err(|e| ControllerError::ceph("list the pools", e))?;
+            .map_err(|e| RequestError::ceph("list the pools", e))?;
         let mut ids: Vec<(i64, String, bool)> = pools
             .into_iter()
             .map(|p| {

@@ -15,7 +15,6 @@ use rookery_csi_proto::v1::{
 };
 
 use super::copy;
-use super::error::{ControllerError, Result};
 use super::pools::Pool;
 use super::volume::{FoundVolume, Lookup};
 use super::RbdController;
@@ -23,6 +22,7 @@ use crate::journal::{
     ImageAttributes, JournalKind, Reservation, ReserveRequest, Reserved, VolumeJournal,
 };
 use crate::locks::MultiLockGuard;
+use crate::request::{RequestError, Result};
 
 /// Features of snapshot images: only what cloning needs.
 const SNAPSHOT_FEATURES: u64 = rbd::features::LAYERING;
@@ -33,16 +33,13 @@ impl RbdController {
         req: CreateSnapshotRequest,
     ) -> Result<CreateSnapshotResponse> {
         if req.name.is_empty() {
-            return Err(ControllerError::invalid(
+            return Err(RequestError::invalid(
                 "name",
                 "the snapshot name is required",
             ));
         }
         if req.source_volume_id.is_empty() {
-            return Err(ControllerError::invalid(
-                "source_volume_id",
-                "it is required",
-            ));
+            return Err(RequestError::invalid("source_volume_id", "it is required"));
         }
         let source = self
             .find_existing(&req.source_volume_id, JournalKind::Volume)
@@ -66,7 +63,7 @@ impl RbdController {
                     Ok(_) => {}
                     Err(e) if e.is_not_found() => self.make_snapshot(&source, &journal, &r).await?,
                     Err(e) => {
-                        return Err(ControllerError::ceph(
+                        return Err(RequestError::ceph(
                             format!("check the image of snapshot '{}'", req.name),
                             e,
                         ))
@@ -109,7 +106,7 @@ impl RbdController {
         }
         .await
         .map_err(|e| {
-            ControllerError::ceph(
+            RequestError::ceph(
                 format!("snapshot image '{}' into '{image}'", source.image()),
                 e,
             )
@@ -117,7 +114,7 @@ impl RbdController {
         let err = match made {
             Ok(id) => match journal.store_image_id(&r.uuid, &id).await {
                 Ok(()) => return Ok(()),
-                Err(e) => ControllerError::from(e),
+                Err(e) => RequestError::from(e),
             },
             Err(e) => e,
         };
@@ -141,7 +138,7 @@ impl RbdController {
     ) -> Result<Snapshot> {
         let info = rbd::info(&pool.io, image)
             .await
-            .map_err(|e| ControllerError::ceph(format!("read snapshot image '{image}'"), e))?;
+            .map_err(|e| RequestError::ceph(format!("read snapshot image '{image}'"), e))?;
         let created = rbd::create_timestamp(&pool.io, image)
             .await
             .unwrap_or_else(|_| SystemTime::now());
@@ -167,7 +164,7 @@ impl RbdController {
     ) -> Result<DeleteSnapshotResponse> {
         let id = req.snapshot_id.as_str();
         if id.is_empty() {
-            return Err(ControllerError::invalid("snapshot_id", "it is empty"));
+            return Err(RequestError::invalid("snapshot_id", "it is empty"));
         }
         let _id_lock = self.inner.snap_locks.acquire_waiting(id).await?;
         let Lookup::Found(snap) = self.find(id, JournalKind::Snapshot).await? else {
@@ -178,7 +175,7 @@ impl RbdController {
         let io = &snap.pool.io;
         let image = snap.image().to_owned();
         copy::remove_snap(io, &image, &image).await.map_err(|e| {
-            ControllerError::ceph(format!("remove the snapshot of image '{image}'"), e)
+            RequestError::ceph(format!("remove the snapshot of image '{image}'"), e)
         })?;
         self.trash_and_purge(&snap, id).await?;
         Ok(DeleteSnapshotResponse {})

@@ -3,11 +3,11 @@
 
 use rookery_csi_proto::v1::Volume;
 
-use super::error::{ControllerError, Result};
 use super::params::keys;
 use super::pools::Pool;
 use super::RbdController;
 use crate::journal::{ImageAttributes, JournalConfig, JournalKind, VolumeJournal};
+use crate::request::{RequestError, Result};
 use crate::volume_id::VolumeId;
 
 /// What a volume ID leads to.
@@ -53,7 +53,7 @@ impl RbdController {
         VolumeId::new(self.inner.cluster_id.clone(), pool_id, uuid)
             .encode()
             .map_err(|e| {
-                ControllerError::FailedPrecondition(format!(
+                RequestError::FailedPrecondition(format!(
                     "cannot make a volume ID for cluster id {:?}: it {e}",
                     self.inner.cluster_id
                 ))
@@ -117,19 +117,19 @@ impl RbdController {
             JournalKind::Snapshot => ("snapshot", "snapshot_id"),
         };
         if volume_id.is_empty() {
-            return Err(ControllerError::invalid(field, "it is empty"));
+            return Err(RequestError::invalid(field, "it is empty"));
         }
         match self.find(volume_id, kind).await? {
             Lookup::Found(v) => Ok(*v),
-            Lookup::Malformed(reason) => Err(ControllerError::NotFound(format!(
+            Lookup::Malformed(reason) => Err(RequestError::NotFound(format!(
                 "{what} {volume_id:?} does not exist: the ID {reason}"
             ))),
-            Lookup::Foreign(cluster) => Err(ControllerError::NotFound(format!(
+            Lookup::Foreign(cluster) => Err(RequestError::NotFound(format!(
                 "{what} {volume_id:?} belongs to cluster {cluster:?}, not to {:?} which this \
                  controller serves",
                 self.inner.cluster_id
             ))),
-            Lookup::Gone => Err(ControllerError::NotFound(format!(
+            Lookup::Gone => Err(RequestError::NotFound(format!(
                 "{what} {volume_id:?} does not exist (no pool or journal entry for it)"
             ))),
         }

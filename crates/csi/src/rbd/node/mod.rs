@@ -34,8 +34,8 @@ use rookery_csi_proto::v1::node_service_capability::{rpc, Rpc, Type as CapType};
 use rookery_csi_proto::v1::*;
 use tonic::{Request, Response, Status};
 
-use super::error::{ControllerError as RequestError, Result};
 use crate::locks::{LockKind, Locks};
+use crate::request::{RequestError, Result};
 use mapper::Mappers;
 pub use mapper::{Credentials, MapperKind};
 

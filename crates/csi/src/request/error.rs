@@ -1,17 +1,18 @@
-//! Errors of the RBD controller and their gRPC codes. Errors of the shared
-//! mechanisms (journal, locks, codec) keep the code [`crate::error`] gives them;
-//! this adds the request-level failures the controller itself decides.
+//! Errors of a CSI request and their gRPC codes, for every service of every
+//! driver. Errors of the shared mechanisms (journal, locks, codec, node tools)
+//! keep the code [`crate::error`] gives them; this adds the request-level
+//! failures a service decides itself.
 
 use std::time::Duration;
 
 use crate::error::{CsiCode, Error as CsiError};
 use crate::grpc::code_to_tonic;
 
-pub(crate) type Result<T, E = ControllerError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = RequestError> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ControllerError {
+pub enum RequestError {
     /// A request field that is missing or unusable; `field` is its CSI name.
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
@@ -45,7 +46,7 @@ pub enum ControllerError {
     Csi(#[from] CsiError),
 }
 
-impl ControllerError {
+impl RequestError {
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Self::Invalid {
             field,
@@ -80,8 +81,8 @@ impl ControllerError {
     }
 }
 
-impl From<ControllerError> for tonic::Status {
-    fn from(err: ControllerError) -> Self {
+impl From<RequestError> for tonic::Status {
+    fn from(err: RequestError) -> Self {
         tonic::Status::new(code_to_tonic(err.code()), err.to_string())
     }
 }
@@ -92,12 +93,12 @@ mod tests {
 
     #[test]
     fn codes_and_messages() {
-        let e = ControllerError::invalid("name", "it is empty");
+        let e = RequestError::invalid("name", "it is empty");
         assert_eq!(e.code(), CsiCode::InvalidArgument);
         assert_eq!(e.to_string(), "invalid name: it is empty");
-        let st: tonic::Status = ControllerError::OutOfRange("too small".into()).into();
+        let st: tonic::Status = RequestError::OutOfRange("too small".into()).into();
         assert_eq!(st.code(), tonic::Code::OutOfRange);
-        let e = ControllerError::Deadline {
+        let e = RequestError::Deadline {
             rpc: "CreateVolume",
             deadline: Duration::from_secs(3),
         };
@@ -107,6 +108,6 @@ mod tests {
             errno: libc::ENOENT,
             status: String::new(),
         };
-        assert!(ControllerError::ceph("x", enoent).is_not_found());
+        assert!(RequestError::ceph("x", enoent).is_not_found());
     }
 }
