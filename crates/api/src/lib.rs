@@ -1,5 +1,5 @@
-//! The declarative model of rookery: `ceph.rook.io/v1` compatible `CephCluster`
-//! and `CephBlockPool` types, their defaults, loading from a multi-document YAML
+//! The declarative model of rookery: `ceph.rook.io/v1` compatible `CephCluster`,
+//! `CephBlockPool` and `CephFilesystem` types, their defaults, loading from a multi-document YAML
 //! stream, and validation for the local runtime.
 //!
 //! Pure types and functions: no I/O, no async. Field names are Rook's
@@ -18,6 +18,7 @@ mod validate;
 mod warnings;
 
 pub mod cluster;
+pub mod filesystem;
 pub mod pool;
 pub mod storage;
 
@@ -28,8 +29,12 @@ pub use cluster::{
     CephCluster, CephVersionSpec, ClusterSpec, DashboardSpec, MgrModule, MgrSpec, MonSpec,
     NetworkPorts, NetworkSpec, KUBERNETES_ONLY_MGR_MODULES,
 };
+pub use filesystem::{
+    CephFilesystem, FilesystemSpec, MetadataServerSpec, CEPHFS_APPLICATION, DEFAULT_DATA_POOL_NAME,
+};
 pub use manifest::{
-    load_manifest, ApiError, Manifest, DEFAULT_CLUSTER_NAME, DEFAULT_NAMESPACE, DEFAULT_POOL_NAME,
+    load_manifest, ApiError, Manifest, DEFAULT_CLUSTER_NAME, DEFAULT_FILESYSTEM_NAME,
+    DEFAULT_NAMESPACE, DEFAULT_POOL_NAME,
 };
 pub use meta::{ObjectMeta, ObjectRef};
 pub use pool::{
@@ -50,3 +55,5 @@ pub const API_VERSION: &str = "ceph.rook.io/v1";
 pub const KIND_CLUSTER: &str = "CephCluster";
 /// `kind` of a block pool object.
 pub const KIND_BLOCK_POOL: &str = "CephBlockPool";
+/// `kind` of a filesystem object.
+pub const KIND_FILESYSTEM: &str = "CephFilesystem";

@@ -1,12 +1,12 @@
-//! A manifest: one `CephCluster` and its `CephBlockPool`s, read from a
-//! multi-document YAML stream.
+//! A manifest: one `CephCluster`, its `CephBlockPool`s and `CephFilesystem`s,
+//! read from a multi-document YAML stream.
 
 use serde::Deserialize;
 
 use crate::warnings::WarningKind;
 use crate::{
-    CephBlockPool, CephCluster, ObjectRef, ValidationErrors, Warning, API_VERSION, KIND_BLOCK_POOL,
-    KIND_CLUSTER,
+    CephBlockPool, CephCluster, CephFilesystem, ObjectRef, ValidationErrors, Warning, API_VERSION,
+    KIND_BLOCK_POOL, KIND_CLUSTER, KIND_FILESYSTEM,
 };
 
 /// Cluster name of [`Manifest::local_default`].
@@ -15,11 +15,12 @@ pub const DEFAULT_CLUSTER_NAME: &str = "rookery";
 pub const DEFAULT_NAMESPACE: &str = "rookery";
 /// The pool added when a manifest has none.
 pub const DEFAULT_POOL_NAME: &str = "rbd";
+/// The filesystem of [`Manifest::local_default`] (Rook's example name).
+pub const DEFAULT_FILESYSTEM_NAME: &str = "myfs";
 
 /// Rook kinds rookery does not read (yet): named in errors so people know the
 /// document is fine for Rook but not for rookery.
 const OTHER_ROOK_KINDS: &[&str] = &[
-    "CephFilesystem",
     "CephFilesystemSubVolumeGroup",
     "CephFilesystemMirror",
     "CephObjectStore",
@@ -36,7 +37,7 @@ const OTHER_ROOK_KINDS: &[&str] = &[
     "CephCOSIDriver",
 ];
 
-/// The desired state: one cluster and its pools.
+/// The desired state: one cluster, its pools and filesystems.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
     /// The cluster.
@@ -46,6 +47,9 @@ pub struct Manifest {
     /// True when the manifest had no `CephBlockPool` and `pools` holds the
     /// default pool `rbd` (replicated, size 3).
     pub pools_defaulted: bool,
+    /// The shared filesystems, in manifest order. None is added by default
+    /// when a manifest is read; [`Manifest::local_default`] has one.
+    pub filesystems: Vec<CephFilesystem>,
     /// Notes from reading the stream (e.g. the default pool was added). They
     /// are part of what [`Manifest::validate`] returns, so print that list only.
     pub warnings: Vec<Warning>,
@@ -75,8 +79,8 @@ metadata and spec), found {found}"
     },
     /// A document has no `kind`.
     #[error(
-        "document {document}: no kind; add `kind: CephCluster` or `kind: CephBlockPool` \
-(with apiVersion: {API_VERSION})"
+        "document {document}: no kind; add `kind: CephCluster`, `kind: CephBlockPool` or \
+`kind: CephFilesystem` (with apiVersion: {API_VERSION})"
     )]
     MissingKind {
         /// Which document (from 1).
@@ -139,12 +143,13 @@ fn unsupported_kind(kind: &str) -> String {
     if OTHER_ROOK_KINDS.contains(&kind) {
         format!(
             "kind {kind} is a Rook kind rookery does not support yet; remove this document \
-(rookery reads {KIND_CLUSTER} and {KIND_BLOCK_POOL})"
+(rookery reads {KIND_CLUSTER}, {KIND_BLOCK_POOL} and {KIND_FILESYSTEM})"
         )
     } else {
         format!(
             "kind {kind:?} is not something rookery reads; a manifest holds one \
-{KIND_CLUSTER} and any number of {KIND_BLOCK_POOL}s: remove this document"
+{KIND_CLUSTER} and any number of {KIND_BLOCK_POOL}s and {KIND_FILESYSTEM}s: remove this \
+document"
         )
     }
 }
@@ -160,6 +165,7 @@ fn api_version_problem(found: Option<&str>) -> String {
 enum Kind {
     Cluster,
     Pool,
+    Filesystem,
 }
 
 /// What a document is, from its `kind` and `apiVersion`; `None` for an empty
@@ -188,6 +194,7 @@ fn classify(document: usize, value: &serde_yaml::Value) -> Result<Option<Kind>, 
     let parsed = match kind {
         KIND_CLUSTER => Kind::Cluster,
         KIND_BLOCK_POOL => Kind::Pool,
+        KIND_FILESYSTEM => Kind::Filesystem,
         other => {
             return Err(ApiError::UnsupportedKind {
                 document,
@@ -213,7 +220,7 @@ fn classify(document: usize, value: &serde_yaml::Value) -> Result<Option<Kind>, 
 }
 
 /// Reads a multi-document YAML stream holding one `CephCluster` and any number
-/// of `CephBlockPool`s (`ceph.rook.io/v1`). Empty documents are skipped. When
+/// of `CephBlockPool`s and `CephFilesystem`s (`ceph.rook.io/v1`). Empty documents are skipped. When
 /// there is no pool, the default pool `rbd` is added and `pools_defaulted` set.
 ///
 /// Only the form is checked here (YAML, kinds, field types); call
@@ -234,6 +241,7 @@ pub fn load_manifest(yaml: &str) -> Result<Manifest, ApiError> {
     // and line (going through `Value` would lose both).
     let mut cluster: Option<(usize, CephCluster)> = None;
     let mut pools = Vec::new();
+    let mut filesystems = Vec::new();
     let docs = serde_yaml::Deserializer::from_str(yaml);
     for ((i, doc), kind) in docs.enumerate().zip(&kinds) {
         let document = i + 1;
@@ -263,6 +271,15 @@ pub fn load_manifest(yaml: &str) -> Result<Manifest, ApiError> {
                     })?;
                 pools.push(parsed);
             }
+            Some(Kind::Filesystem) => {
+                let parsed =
+                    CephFilesystem::deserialize(doc).map_err(|source| ApiError::InvalidObject {
+                        document,
+                        kind: KIND_FILESYSTEM,
+                        source,
+                    })?;
+                filesystems.push(parsed);
+            }
         }
     }
     let (_, cluster) = cluster.ok_or(ApiError::MissingCluster)?;
@@ -289,6 +306,7 @@ pub fn load_manifest(yaml: &str) -> Result<Manifest, ApiError> {
         cluster,
         pools,
         pools_defaulted,
+        filesystems,
         warnings,
     })
 }
@@ -303,20 +321,27 @@ fn default_pool(cluster: &CephCluster) -> CephBlockPool {
 impl Manifest {
     /// The manifest used when none is given: cluster `rookery` in namespace
     /// `rookery` with all defaults (1 mon, 1 mgr, 3 file OSDs of 10Gi,
-    /// dashboard and prometheus on) and the pool `rbd`.
+    /// dashboard and prometheus on), the pool `rbd` and the filesystem `myfs`
+    /// (pools `myfs-metadata` and `myfs-replicated` of size 3, one active MDS
+    /// and a standby-replay).
     pub fn local_default() -> Self {
         let cluster = CephCluster::new(DEFAULT_CLUSTER_NAME, DEFAULT_NAMESPACE);
         let pools = vec![default_pool(&cluster)];
+        let filesystems = vec![CephFilesystem::new(
+            DEFAULT_FILESYSTEM_NAME,
+            DEFAULT_NAMESPACE,
+        )];
         Manifest {
             cluster,
             pools,
             pools_defaulted: true,
+            filesystems,
             warnings: Vec::new(),
         }
     }
 
     /// The manifest as a multi-document YAML stream (cluster first, then pools,
-    /// including a defaulted pool), with unknown fields kept. Loading it back
+    /// including a defaulted pool, then filesystems), with unknown fields kept. Loading it back
     /// gives the same objects.
     pub fn to_yaml(&self) -> Result<String, ApiError> {
         let mut out = serde_yaml::to_string(&self.cluster).map_err(ApiError::Serialize)?;
@@ -324,12 +349,21 @@ impl Manifest {
             out.push_str("---\n");
             out.push_str(&serde_yaml::to_string(pool).map_err(ApiError::Serialize)?);
         }
+        for fs in &self.filesystems {
+            out.push_str("---\n");
+            out.push_str(&serde_yaml::to_string(fs).map_err(ApiError::Serialize)?);
+        }
         Ok(out)
     }
 
     /// The pool named `name` (its Ceph pool name).
     pub fn pool(&self, name: &str) -> Option<&CephBlockPool> {
         self.pools.iter().find(|p| p.pool_name() == name)
+    }
+
+    /// The filesystem named `name`.
+    pub fn filesystem(&self, name: &str) -> Option<&CephFilesystem> {
+        self.filesystems.iter().find(|f| f.fs_name() == name)
     }
 
     /// Who the cluster is, for messages.

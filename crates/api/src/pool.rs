@@ -157,7 +157,7 @@ impl PoolSpec {
         "quotas",
     ];
 
-    fn report(&self, path: &str, r: &mut Report<'_>) {
+    pub(crate) fn report(&self, path: &str, r: &mut Report<'_>) {
         r.extra(path, &self.extra, Self::FIELDS, Self::ROOK_ONLY);
         self.replicated.report(&join(path, "replicated"), r);
     }

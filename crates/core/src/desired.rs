@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use rookery_api::Manifest;
+use crate::naming::mds_ids;
+
+use rookery_api::{CephFilesystem, Manifest, PoolSpec, CEPHFS_APPLICATION};
 use serde::{Deserialize, Serialize};
 
 /// What backs one OSD.
@@ -34,6 +36,23 @@ pub struct DesiredPool {
     pub min_size: u32,
     pub pg_num: u32,
     pub application: String,
+}
+
+/// A CephFS filesystem the cluster should have, and its metadata servers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredFilesystem {
+    pub name: String,
+    /// `<fs>-metadata`, application cephfs.
+    pub metadata_pool: DesiredPool,
+    /// In spec order; the first is the filesystem's default data pool.
+    pub data_pools: Vec<DesiredPool>,
+    /// Active ranks (Ceph's `max_mds`).
+    pub max_mds: u32,
+    /// Standbys follow an active's journal (`allow_standby_replay`).
+    pub standby_replay: bool,
+    /// The MDS daemon ids (`<fs>-a`, `<fs>-b`, ...): `max_mds` actives plus
+    /// as many standbys, as Rook runs them.
+    pub mds: Vec<String>,
 }
 
 /// Loopback ports of the cluster's services.
@@ -79,6 +98,9 @@ pub struct DesiredCluster {
     /// One entry per OSD slot, in order: files first, then devices.
     pub osds: Vec<OsdBacking>,
     pub pools: Vec<DesiredPool>,
+    /// CephFS filesystems, with their own pools.
+    #[serde(default)]
+    pub filesystems: Vec<DesiredFilesystem>,
     /// Mgr modules to enable (includes `dashboard` when the dashboard is on).
     pub mgr_modules: Vec<String>,
     pub dashboard_ssl: bool,
@@ -95,6 +117,21 @@ impl DesiredCluster {
 
     pub fn prometheus_enabled(&self) -> bool {
         self.mgr_modules.iter().any(|m| m == "prometheus")
+    }
+
+    /// Every pool the spec asks for: block pools, then each filesystem's
+    /// metadata and data pools.
+    pub fn all_pools(&self) -> impl Iterator<Item = &DesiredPool> {
+        self.pools.iter().chain(
+            self.filesystems
+                .iter()
+                .flat_map(|f| std::iter::once(&f.metadata_pool).chain(&f.data_pools)),
+        )
+    }
+
+    /// Every MDS daemon id, of all filesystems.
+    pub fn mds_ids(&self) -> impl Iterator<Item = &String> {
+        self.filesystems.iter().flat_map(|f| &f.mds)
     }
 
     /// pg_num for a pool: a small power of two that keeps the per-OSD PG count
@@ -133,16 +170,12 @@ pub fn from_manifest(m: &Manifest) -> DesiredCluster {
     let pools = m
         .pools
         .iter()
-        .map(|p| {
-            let size = p.spec.replicated.size;
-            DesiredPool {
-                name: p.pool_name().to_string(),
-                size,
-                min_size: min_size(size),
-                pg_num: DesiredCluster::pg_num_for(osd_count),
-                application: p.spec.application().to_string(),
-            }
-        })
+        .map(|p| desired_pool(p.pool_name(), &p.spec, p.spec.application(), osd_count))
+        .collect();
+    let filesystems = m
+        .filesystems
+        .iter()
+        .map(|f| desired_filesystem(f, osd_count))
         .collect();
     let defaults = FullRatios::default();
     let st = &spec.storage;
@@ -153,6 +186,7 @@ pub fn from_manifest(m: &Manifest) -> DesiredCluster {
         default_pool_size: (osd_count as u32).clamp(1, 3),
         osds,
         pools,
+        filesystems,
         mgr_modules: spec.local_mgr_modules(),
         dashboard_ssl: spec.dashboard.ssl,
         ports: Ports {
@@ -168,6 +202,43 @@ pub fn from_manifest(m: &Manifest) -> DesiredCluster {
             backfillfull: st.backfill_full_ratio.unwrap_or(defaults.backfillfull),
             nearfull: st.near_full_ratio.unwrap_or(defaults.nearfull),
         },
+    }
+}
+
+fn desired_pool(name: &str, spec: &PoolSpec, application: &str, osd_count: usize) -> DesiredPool {
+    let size = spec.replicated.size;
+    DesiredPool {
+        name: name.to_string(),
+        size,
+        min_size: min_size(size),
+        pg_num: DesiredCluster::pg_num_for(osd_count),
+        application: application.to_string(),
+    }
+}
+
+/// A validated filesystem (it has a metadata pool and data pools).
+fn desired_filesystem(f: &CephFilesystem, osd_count: usize) -> DesiredFilesystem {
+    let meta = f.spec.metadata_pool.clone().unwrap_or_default();
+    let data_pools = f
+        .spec
+        .data_pools
+        .iter()
+        .zip(f.data_pool_names())
+        .map(|(p, name)| desired_pool(&name, p, CEPHFS_APPLICATION, osd_count))
+        .collect();
+    let server = &f.spec.metadata_server;
+    DesiredFilesystem {
+        name: f.fs_name().to_string(),
+        metadata_pool: desired_pool(
+            &f.metadata_pool_name(),
+            &meta,
+            CEPHFS_APPLICATION,
+            osd_count,
+        ),
+        data_pools,
+        max_mds: server.active_count,
+        standby_replay: server.active_standby,
+        mds: mds_ids(f.fs_name(), f.mds_count()),
     }
 }
 
@@ -199,6 +270,45 @@ mod tests {
         assert_eq!(d.ports.dashboard, 8443);
         assert_eq!(d.default_pool_size, 3);
         assert_eq!(d.ratios, FullRatios::default());
+        assert_eq!(d.filesystems.len(), 1);
+        let fs = &d.filesystems[0];
+        assert_eq!(fs.name, "myfs");
+        assert_eq!(fs.metadata_pool.name, "myfs-metadata");
+        assert_eq!(fs.metadata_pool.application, "cephfs");
+        assert_eq!((fs.metadata_pool.size, fs.metadata_pool.min_size), (3, 2));
+        assert_eq!(fs.data_pools.len(), 1);
+        assert_eq!(fs.data_pools[0].name, "myfs-replicated");
+        assert_eq!(fs.data_pools[0].application, "cephfs");
+        assert_eq!(fs.max_mds, 1);
+        assert!(fs.standby_replay);
+        assert_eq!(fs.mds, ["myfs-a", "myfs-b"]);
+        let pools: Vec<&str> = d.all_pools().map(|p| p.name.as_str()).collect();
+        assert_eq!(pools, ["rbd", "myfs-metadata", "myfs-replicated"]);
+    }
+
+    #[test]
+    fn filesystems_get_rook_pool_names_and_twice_their_active_mds() {
+        let yaml = "apiVersion: ceph.rook.io/v1\nkind: CephCluster\nmetadata: {name: x}\n---\n\
+apiVersion: ceph.rook.io/v1\nkind: CephFilesystem\nmetadata: {name: shared}\nspec:\n  \
+metadataPool: {replicated: {size: 2}}\n  dataPools: [{replicated: {size: 3}}, {name: ssd, \
+replicated: {size: 1, requireSafeReplicaSize: false}}]\n  metadataServer: {activeCount: 2}\n";
+        let m = rookery_api::load_manifest(yaml).unwrap();
+        m.validate().unwrap();
+        let d = from_manifest(&m);
+        let fs = &d.filesystems[0];
+        assert_eq!(fs.metadata_pool.name, "shared-metadata");
+        assert_eq!((fs.metadata_pool.size, fs.metadata_pool.min_size), (2, 1));
+        let data: Vec<(&str, u32)> = fs
+            .data_pools
+            .iter()
+            .map(|p| (p.name.as_str(), p.size))
+            .collect();
+        assert_eq!(data, [("shared-data0", 3), ("shared-ssd", 1)]);
+        assert_eq!(fs.max_mds, 2);
+        assert!(!fs.standby_replay);
+        assert_eq!(fs.mds, ["shared-a", "shared-b", "shared-c", "shared-d"]);
+        let ids: Vec<&String> = d.mds_ids().collect();
+        assert_eq!(ids.len(), 4);
     }
 
     #[test]

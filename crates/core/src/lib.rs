@@ -9,6 +9,8 @@ pub mod plan;
 pub mod readiness;
 
 pub use backoff::RestartBackoff;
-pub use desired::{from_manifest, DesiredCluster, DesiredPool, FullRatios, OsdBacking, Ports};
+pub use desired::{
+    from_manifest, DesiredCluster, DesiredFilesystem, DesiredPool, FullRatios, OsdBacking, Ports,
+};
 pub use plan::{plan_daemons, DaemonPlan, ObservedDaemons, OsdSlotState};
 pub use readiness::{evaluate, ClusterSnapshot, Readiness};

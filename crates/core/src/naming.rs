@@ -1,5 +1,5 @@
 //! Daemon identities, as Rook names them: mons `a`, `b`, ... `z`, `aa`, ...;
-//! mgrs likewise.
+//! mgrs likewise; MDS daemons after their filesystem, `<fs>-a`, `<fs>-b`, ...
 
 /// The id of the `n`th (0-based) mon or mgr: a..z, then aa, ab, ...
 pub fn letter_id(mut n: u32) -> String {
@@ -15,6 +15,13 @@ pub fn letter_id(mut n: u32) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// The ids of a filesystem's `count` MDS daemons: `<fs>-a`, `<fs>-b`, ...
+pub fn mds_ids(fs: &str, count: u32) -> Vec<String> {
+    (0..count)
+        .map(|i| format!("{fs}-{}", letter_id(i)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -27,5 +34,11 @@ mod tests {
         assert_eq!(letter_id(26), "aa");
         assert_eq!(letter_id(27), "ab");
         assert_eq!(letter_id(26 + 26), "ba");
+    }
+
+    #[test]
+    fn mds_are_named_after_their_filesystem() {
+        assert_eq!(mds_ids("myfs", 2), ["myfs-a", "myfs-b"]);
+        assert!(mds_ids("myfs", 0).is_empty());
     }
 }

@@ -28,6 +28,8 @@ pub struct ObservedDaemons {
     pub mons: BTreeSet<String>,
     pub mgrs: BTreeSet<String>,
     pub osd_slots: Vec<OsdSlotState>,
+    /// MDS daemons that have a keyring.
+    pub mds: BTreeSet<String>,
 }
 
 /// An OSD to create.
@@ -49,6 +51,10 @@ pub struct DaemonPlan {
     pub start_mgrs: Vec<String>,
     pub create_osds: Vec<OsdCreate>,
     pub start_osds: Vec<u32>,
+    /// MDS daemons to give a key and a data directory.
+    pub create_mds: Vec<String>,
+    /// Every MDS daemon of the spec's filesystems.
+    pub start_mds: Vec<String>,
     /// Differences the plan does not act on, for people.
     pub warnings: Vec<String>,
 }
@@ -132,6 +138,18 @@ pub fn plan_daemons(desired: &DesiredCluster, observed: &ObservedDaemons) -> Dae
             ));
         }
     }
+    for id in desired.mds_ids() {
+        if !observed.mds.contains(id) {
+            plan.create_mds.push(id.clone());
+        }
+        plan.start_mds.push(id.clone());
+    }
+    for extra in observed.mds.iter().filter(|m| !plan.start_mds.contains(m)) {
+        // An MDS holds no data: one the spec no longer wants just stays down.
+        plan.warnings.push(format!(
+            "mds.{extra} exists but no filesystem of the spec needs it; it is not started"
+        ));
+    }
     plan
 }
 
@@ -160,6 +178,8 @@ mod tests {
         assert_eq!(plan.create_osds.len(), 3);
         assert!(plan.create_osds.iter().all(|o| o.resume_uuid.is_none()));
         assert!(plan.start_osds.is_empty());
+        assert_eq!(plan.create_mds, ["myfs-a", "myfs-b"]);
+        assert_eq!(plan.start_mds, ["myfs-a", "myfs-b"]);
         assert!(plan.warnings.is_empty());
     }
 
@@ -173,12 +193,16 @@ mod tests {
                 OsdSlotState::Ready { id: 1 },
                 OsdSlotState::Ready { id: 2 },
             ],
+            mds: ["myfs-a".to_string(), "myfs-b".to_string()].into(),
         };
         let plan = plan_daemons(&desired(1, 3), &observed);
         assert!(!plan.bootstrap);
         assert!(plan.create_mons.is_empty());
         assert!(plan.create_mgrs.is_empty());
         assert!(plan.create_osds.is_empty());
+        assert!(plan.create_mds.is_empty());
+        assert_eq!(plan.start_mds, ["myfs-a", "myfs-b"]);
+        assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
         assert_eq!(plan.start_mons, ["a"]);
         assert_eq!(plan.start_osds, [0, 1, 2]);
     }
@@ -192,6 +216,7 @@ mod tests {
                 OsdSlotState::Ready { id: 0 },
                 OsdSlotState::Interrupted { uuid: "u-1".into() },
             ],
+            ..ObservedDaemons::default()
         };
         let plan = plan_daemons(&desired(1, 4), &observed);
         assert_eq!(plan.start_osds, [0]);
@@ -207,6 +232,7 @@ mod tests {
             mons: ["a".to_string()].into(),
             mgrs: ["a".to_string(), "b".to_string()].into(),
             osd_slots: vec![OsdSlotState::Ready { id: 0 }, OsdSlotState::Ready { id: 7 }],
+            mds: ["myfs-a".to_string(), "myfs-b".to_string()].into(),
         };
         let plan = plan_daemons(&desired(3, 1), &observed);
         assert_eq!(plan.start_osds, [0, 7]);
@@ -215,5 +241,24 @@ mod tests {
         assert!(plan.warnings[0].contains("spec.mon.count is 3"));
         assert!(plan.warnings[1].contains("mgr.b"));
         assert!(plan.warnings[2].contains("osd.7"));
+    }
+
+    #[test]
+    fn mds_are_created_once_and_unwanted_ones_stay_down() {
+        let observed = ObservedDaemons {
+            mons: ["a".to_string()].into(),
+            mds: ["myfs-a".to_string(), "old-a".to_string()].into(),
+            ..ObservedDaemons::default()
+        };
+        let plan = plan_daemons(&desired(1, 1), &observed);
+        assert_eq!(plan.create_mds, ["myfs-b"]);
+        assert_eq!(plan.start_mds, ["myfs-a", "myfs-b"]);
+        assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
+        assert!(plan.warnings[0].contains("mds.old-a"));
+
+        let mut no_fs = desired(1, 1);
+        no_fs.filesystems.clear();
+        let plan = plan_daemons(&no_fs, &ObservedDaemons::default());
+        assert!(plan.create_mds.is_empty() && plan.start_mds.is_empty());
     }
 }

@@ -67,6 +67,8 @@ pub struct CephReport {
     /// Writes stop when an OSD is this full.
     pub full_ratio: f64,
     pub services: BTreeMap<String, String>,
+    /// CephFS filesystems with their MDS ranks and states, and the standbys.
+    pub fs: crate::filesystem::FsMapReport,
 }
 
 impl Admin {
@@ -360,6 +362,12 @@ impl Admin {
             .await
             .ceph("osd dump")?;
         let services = self.mgr_services().await.unwrap_or_default();
+        let fs_dump = self.rados.mon_command(&cmd::FsDump).await.ceph("fs dump")?;
+        let pool_names = pools
+            .iter()
+            .map(|p| (p.pool_id, p.pool_name.clone()))
+            .collect();
+        let fs = crate::filesystem::summarize(&fs_dump, &pool_names);
         let pool_reports: Vec<PoolReport> = pools
             .iter()
             .map(|p| {
@@ -420,6 +428,7 @@ impl Admin {
             usable_avail,
             full_ratio: osd_dump.full_ratio,
             services,
+            fs,
         })
     }
 }

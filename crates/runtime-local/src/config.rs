@@ -10,6 +10,9 @@ use rookery_core::DesiredCluster;
 
 use crate::layout::Layout;
 
+/// Bytes of metadata cache per MDS (256 MiB).
+pub const MDS_CACHE_MEMORY_LIMIT: u64 = 256 << 20;
+
 /// Loopback only: servers never bind a public address here.
 pub const ADDR: &str = "127.0.0.1";
 
@@ -61,7 +64,7 @@ pub fn render(desired: &DesiredCluster, fsid: &str, layout: &Layout) -> String {
         format!("osd_pool_default_min_size = {}", min_size(size)),
         format!(
             "mon_allow_pool_size_one = {}",
-            size == 1 || desired.pools.iter().any(|p| p.size == 1)
+            size == 1 || desired.all_pools().any(|p| p.size == 1)
         ),
         format!("mon_warn_on_pool_no_redundancy = {}", size > 1),
         "mon_allow_pool_delete = true".to_string(),
@@ -93,6 +96,13 @@ pub fn render(desired: &DesiredCluster, fsid: &str, layout: &Layout) -> String {
     let _ = writeln!(c, "\n[mgr]");
     let _ = writeln!(c, "mgr_data = {root}/mgr/$id");
     let _ = writeln!(c, "keyring = {root}/mgr/$id/keyring");
+
+    let _ = writeln!(c, "\n[mds]");
+    let _ = writeln!(c, "mds_data = {root}/mds/$id");
+    let _ = writeln!(c, "keyring = {root}/mds/$id/keyring");
+    // Ceph's 4 GiB cache per MDS would overcommit a small host running an
+    // active and a standby-replay (which keeps a cache as large) per rank.
+    let _ = writeln!(c, "mds_cache_memory_limit = {MDS_CACHE_MEMORY_LIMIT}");
 
     let _ = writeln!(c, "\n[osd]");
     let _ = writeln!(c, "osd_data = {root}/osd/$id");
@@ -143,5 +153,7 @@ mod tests {
         assert!(conf.contains("osd_heartbeat_interval = 1"));
         assert!(conf.contains("osd_pool_default_min_size = 2"));
         assert!(conf.contains("mon_allow_pool_size_one = false"));
+        assert!(conf.contains("[mds]\nmds_data = /c/mds/$id\nkeyring = /c/mds/$id/keyring"));
+        assert!(conf.contains("mds_cache_memory_limit = 268435456"));
     }
 }

@@ -13,6 +13,7 @@ use crate::supervisor::DaemonSpec;
 pub enum Kind {
     Mon,
     Mgr,
+    Mds,
     Osd,
 }
 
@@ -21,6 +22,7 @@ impl Kind {
         match self {
             Kind::Mon => "ceph-mon",
             Kind::Mgr => "ceph-mgr",
+            Kind::Mds => "ceph-mds",
             Kind::Osd => "ceph-osd",
         }
     }
@@ -28,6 +30,7 @@ impl Kind {
         match self {
             Kind::Mon => "mon",
             Kind::Mgr => "mgr",
+            Kind::Mds => "mds",
             Kind::Osd => "osd",
         }
     }
@@ -45,10 +48,16 @@ pub fn spec(layout: &Layout, kind: Kind, id: &str) -> DaemonSpec {
         "-c".to_string(),
         conf.clone(),
     ];
-    if kind == Kind::Mgr {
-        // ceph-mgr does not read its keyring from the [mgr] section reliably.
+    // ceph-mgr does not read its keyring from the [mgr] section reliably;
+    // ceph-mds gets its own the same way.
+    let keyring = match kind {
+        Kind::Mgr => Some(layout.mgr_dir(id).join("keyring")),
+        Kind::Mds => Some(layout.mds_dir(id).join("keyring")),
+        Kind::Mon | Kind::Osd => None,
+    };
+    if let Some(k) = keyring {
         args.push("--keyring".to_string());
-        args.push(layout.mgr_dir(id).join("keyring").display().to_string());
+        args.push(k.display().to_string());
     }
     DaemonSpec {
         name: format!("{}.{id}", kind.prefix()),

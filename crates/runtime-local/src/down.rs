@@ -114,6 +114,7 @@ pub fn live_daemons(layout: &Layout) -> Vec<LiveDaemon> {
             let program = match name.split('.').next()? {
                 "mon" => Kind::Mon.program(),
                 "mgr" => Kind::Mgr.program(),
+                "mds" => Kind::Mds.program(),
                 "osd" => Kind::Osd.program(),
                 // Our own plugins run this binary (matched by file name).
                 "csi" => "rookery",

@@ -60,6 +60,12 @@ impl Layout {
     pub fn mgrs_dir(&self) -> PathBuf {
         self.join("mgr")
     }
+    pub fn mds_dir(&self, id: &str) -> PathBuf {
+        self.join(&format!("mds/{id}"))
+    }
+    pub fn mdss_dir(&self) -> PathBuf {
+        self.join("mds")
+    }
     pub fn osd_dir(&self, id: u32) -> PathBuf {
         self.join(&format!("osd/{id}"))
     }
@@ -120,6 +126,7 @@ impl Layout {
             self.keys_dir(),
             self.mons_dir(),
             self.mgrs_dir(),
+            self.mdss_dir(),
             self.osd_slots_dir(),
             self.log_dir(),
             self.run_dir(),

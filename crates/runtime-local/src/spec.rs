@@ -11,7 +11,8 @@ use crate::progress::Progress;
 
 /// A throwaway cluster's spec (benchmarks, tests): `osds` file OSDs of
 /// `osd_gib` GiB, the `rbd` pool at `pool_size`, the mgr modules on or off,
-/// and free loopback ports so it can run beside any other cluster.
+/// no filesystem, and free loopback ports so it can run beside any other
+/// cluster. See [`Throwaway`] for one with a filesystem.
 pub fn throwaway(
     name: &str,
     osds: u32,
@@ -19,6 +20,48 @@ pub fn throwaway(
     pool_size: u32,
     modules: bool,
 ) -> Result<String> {
+    Throwaway {
+        name: name.to_string(),
+        osds,
+        osd_gib,
+        pool_size,
+        modules,
+        filesystem: false,
+    }
+    .yaml()
+}
+
+/// A throwaway cluster, as [`throwaway`] makes it, with or without the
+/// default filesystem `myfs` (its pools at `pool_size`, one active MDS and a
+/// standby-replay).
+#[derive(Debug, Clone)]
+pub struct Throwaway {
+    pub name: String,
+    pub osds: u32,
+    pub osd_gib: u64,
+    pub pool_size: u32,
+    pub modules: bool,
+    pub filesystem: bool,
+}
+
+impl Throwaway {
+    /// The spec as YAML, with fresh free ports.
+    pub fn yaml(&self) -> Result<String> {
+        throwaway_manifest(self)?
+            .to_yaml()
+            .map_err(|e| Error::Spec(format!("cannot write the spec: {e}")))
+    }
+}
+
+fn throwaway_manifest(t: &Throwaway) -> Result<Manifest> {
+    let Throwaway {
+        name,
+        osds,
+        osd_gib,
+        pool_size,
+        modules,
+        filesystem,
+    } = t.clone();
     let free_port = || -> Result<u32> {
         crate::ports::free_loopback_port()
             .map(u32::from)
@@ -44,8 +87,17 @@ pub fn throwaway(
         pool.spec.replicated.size = pool_size;
         pool.spec.replicated.require_safe_replica_size = pool_size > 1;
     }
-    m.to_yaml()
-        .map_err(|e| Error::Spec(format!("cannot write the spec: {e}")))
+    if !filesystem {
+        m.filesystems.clear();
+    }
+    for fs in &mut m.filesystems {
+        let spec = &mut fs.spec;
+        for pool in spec.metadata_pool.iter_mut().chain(&mut spec.data_pools) {
+            pool.replicated.size = pool_size;
+            pool.replicated.require_safe_replica_size = pool_size > 1;
+        }
+    }
+    Ok(m)
 }
 
 /// Parses and validates a spec; returns its warnings, or every error at once.
@@ -114,8 +166,29 @@ mod tests {
             p.csi_node_metrics,
         ];
         assert!(all.iter().all(|p| *p > 1024), "{all:?}");
+        assert!(d.filesystems.is_empty());
         let with_modules =
             rookery_core::from_manifest(&parse(&throwaway("t", 3, 10, 3, true).unwrap()).unwrap());
         assert_eq!(with_modules.mgr_modules, ["prometheus", "dashboard"]);
+    }
+
+    #[test]
+    fn throwaway_with_a_filesystem_sizes_its_pools_like_the_rbd_pool() {
+        let t = Throwaway {
+            name: "t".into(),
+            osds: 1,
+            osd_gib: 10,
+            pool_size: 1,
+            modules: false,
+            filesystem: true,
+        };
+        let yaml = t.yaml().unwrap();
+        assert!(check(&yaml).is_ok(), "{yaml}");
+        let d = rookery_core::from_manifest(&parse(&yaml).unwrap());
+        let fs = &d.filesystems[0];
+        assert_eq!(fs.name, "myfs");
+        assert_eq!((fs.metadata_pool.size, fs.data_pools[0].size), (1, 1));
+        assert_eq!(fs.mds, ["myfs-a", "myfs-b"]);
+        assert!(fs.standby_replay);
     }
 }

@@ -14,10 +14,11 @@ use crate::config;
 use crate::daemons::{self, Kind};
 use crate::error::{Error, IoContext, Result};
 use crate::events::EventLog;
+use crate::filesystem::FilesystemReport;
 use crate::layout::{write_atomic, Layout};
 use crate::progress::Progress;
 use crate::supervisor::Supervisor;
-use crate::{csi, mgr, mon, osd, ports};
+use crate::{csi, mds, mgr, mon, osd, ports};
 
 /// What `up` reports when the cluster is up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,6 +39,12 @@ pub struct UpSummary {
     /// CSI driver name -> its node plugin.
     #[serde(default)]
     pub csi_node: BTreeMap<String, crate::status::CsiNodeStatus>,
+    /// CephFS filesystems, with the daemons holding their ranks.
+    #[serde(default)]
+    pub filesystems: Vec<FilesystemReport>,
+    /// Seconds from start until every filesystem rank was up:active.
+    #[serde(default)]
+    pub mds_active_after: Option<f64>,
     /// Seconds from start until all OSDs were up.
     pub osds_up_after: f64,
     pub total_secs: f64,
@@ -53,7 +60,11 @@ pub async fn bring_up(
     progress: &Progress,
     timeout: Duration,
 ) -> Result<UpSummary> {
-    for kind in [Kind::Mon, Kind::Mgr, Kind::Osd] {
+    let mds_needed = !desired.filesystems.is_empty();
+    for kind in [Kind::Mon, Kind::Mgr, Kind::Osd, Kind::Mds] {
+        if kind == Kind::Mds && !mds_needed {
+            continue;
+        }
         if !daemons::installed(kind.program()) {
             return Err(Error::Refused(format!(
                 "{} is not installed; install Ceph first (apt-get install ceph ceph-mgr-dashboard)",
@@ -66,6 +77,7 @@ pub async fn bring_up(
         mons: mon::existing(layout),
         mgrs: mgr::existing(layout),
         osd_slots: osd::observed_slots(layout),
+        mds: mds::existing(layout),
     };
     let plan = plan_daemons(desired, &observed);
     for w in &plan.warnings {
@@ -143,6 +155,10 @@ pub async fn bring_up(
         format!("created {}", created.join(", "))
     });
 
+    if mds_needed {
+        mds::ensure_filesystems(layout, desired, &admin, sup, events, progress, &plan).await?;
+    }
+
     let step = progress.step("csi", "starting the RBD CSI plugins");
     csi::ensure_users(layout, &admin).await?;
     let exe = std::env::current_exe().ctx("cannot find the rookery binary", "/proc/self/exe")?;
@@ -169,6 +185,13 @@ pub async fn bring_up(
         deadline.saturating_duration_since(Instant::now()),
     )
     .await?;
+
+    let (filesystems, mds_active_after) = if mds_needed {
+        let r = mds::wait_active(layout, &admin, desired, progress, deadline).await?;
+        (r, Some(progress.elapsed()))
+    } else {
+        (Vec::new(), None)
+    };
 
     let step = progress.step("health", "waiting for all PGs active+clean and HEALTH_OK");
     let mons = plan.start_mons.len() as u32;
@@ -215,6 +238,8 @@ pub async fn bring_up(
                 metrics: Some(csi::rbd_metrics_url(desired.ports.csi_node_metrics)),
             },
         )]),
+        filesystems,
+        mds_active_after,
         osds_up_after,
         total_secs: progress.elapsed(),
     })

@@ -37,6 +37,9 @@ fn an_empty_spec_gets_the_local_defaults() {
     assert_eq!(pool.spec.failure_domain(), "osd");
     assert_eq!(pool.spec.application(), "rbd");
 
+    // A manifest gets no filesystem unless it has one.
+    assert!(m.filesystems.is_empty());
+
     // The only warning says the pool was added.
     let warnings = m.validate().unwrap();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
@@ -64,6 +67,15 @@ fn local_default_is_valid_and_quiet() {
     assert!(m.pools_defaulted);
     assert_eq!(m.pools[0].pool_name(), "rbd");
     assert_eq!(m.pools[0].kind, "CephBlockPool");
+    let fs = m.filesystem("myfs").expect("the default filesystem");
+    assert_eq!(fs.kind, "CephFilesystem");
+    assert_eq!(fs.metadata_pool_name(), "myfs-metadata");
+    assert_eq!(fs.data_pool_names(), ["myfs-replicated"]);
+    assert_eq!(fs.spec.metadata_server.active_count, 1);
+    assert!(fs.spec.metadata_server.active_standby);
+    assert_eq!(fs.mds_count(), 2);
+    let meta = fs.spec.metadata_pool.as_ref().unwrap();
+    assert_eq!(meta.replicated.size, m.pools[0].spec.replicated.size);
     assert_eq!(m.validate().unwrap(), vec![]);
 }
 

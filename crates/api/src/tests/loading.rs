@@ -82,7 +82,7 @@ fn unknown_and_unsupported_kinds() {
     );
     let (_, text) = load_err(&format!(
         "{CLUSTER}---\n{}",
-        POOL.replace("CephBlockPool", "CephFilesystem")
+        POOL.replace("CephBlockPool", "CephObjectStore")
     ));
     assert!(
         text.contains("Rook kind rookery does not support yet"),

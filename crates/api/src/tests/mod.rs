@@ -1,6 +1,7 @@
 //! Tests across modules: loading, defaults, validation, round trips.
 
 mod defaults;
+mod filesystem;
 mod loading;
 mod rook_example;
 mod roundtrip;

@@ -116,6 +116,8 @@ fn the_effective_spec_round_trips() {
     let again = load_manifest(&yaml).unwrap();
     assert_eq!(again.cluster, m.cluster);
     assert_eq!(again.pools, m.pools);
+    assert_eq!(again.filesystems, m.filesystems);
+    assert!(yaml.contains("kind: CephFilesystem"), "{yaml}");
     // The stored spec names its pool, so nothing is defaulted any more.
     assert!(!again.pools_defaulted);
     assert_eq!(again.validate().unwrap(), vec![]);

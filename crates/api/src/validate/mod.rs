@@ -6,6 +6,7 @@ use std::fmt;
 use crate::{Manifest, ObjectRef, Warning};
 
 mod cluster;
+mod filesystem;
 mod pool;
 
 /// The limits [`Manifest::validate`] enforces.
@@ -30,6 +31,11 @@ pub mod limits {
     pub const BUILTIN_POOL_NAMES: &[&str] = &[".mgr", ".nfs", "device_health_metrics"];
     /// Failure domains the local runtime supports.
     pub const FAILURE_DOMAINS: &[&str] = &["osd", "host"];
+    /// Longest filesystem name: `<name>-metadata` must be a valid pool name.
+    pub const MAX_FS_NAME: usize = MAX_POOL_NAME - "-metadata".len();
+    /// Most active MDS ranks per filesystem. Each runs with a standby, and
+    /// every MDS holds a metadata cache in memory on this one host.
+    pub const MAX_ACTIVE_MDS: u32 = 8;
 }
 
 /// One broken rule: where, and what to do about it.
@@ -89,9 +95,13 @@ impl Manifest {
         for pool in &self.pools {
             pool.report(&mut warnings);
         }
+        for fs in &self.filesystems {
+            fs.report(&mut warnings);
+        }
         let mut errors = Vec::new();
         cluster::check(&self.cluster, &mut errors, &mut warnings);
         pool::check(self, &mut errors);
+        filesystem::check(self, &mut errors);
         if errors.is_empty() {
             Ok(warnings)
         } else {

@@ -5,18 +5,25 @@ use std::collections::BTreeMap;
 use super::limits::*;
 use super::{Checker, FieldError};
 use crate::meta::subdomain_problem;
-use crate::{CephBlockPool, Manifest, ObjectRef};
+use crate::warnings::join;
+use crate::{CephBlockPool, Manifest, ObjectRef, PoolSpec};
 
-pub(super) fn check(m: &Manifest, errors: &mut Vec<FieldError>) {
+/// The OSD count, and how the spec arrives at it, for messages.
+pub(super) fn osd_summary(m: &Manifest) -> (u32, String) {
     let osds = m.cluster.spec.osd_count();
     let storage = &m.cluster.spec.storage;
-    let osd_summary = format!(
+    let summary = format!(
         "{osds} (spec.storage: {} file{}, {} device{})",
         storage.files.count,
         plural(storage.files.count as usize),
         storage.devices.len(),
         plural(storage.devices.len())
     );
+    (osds, summary)
+}
+
+pub(super) fn check(m: &Manifest, errors: &mut Vec<FieldError>) {
+    let (osds, osd_summary) = osd_summary(m);
     let mut names: BTreeMap<&str, ObjectRef> = BTreeMap::new();
     for pool in &m.pools {
         let mut c = Checker {
@@ -35,7 +42,11 @@ pub(super) fn check(m: &Manifest, errors: &mut Vec<FieldError>) {
         } else {
             names.insert(name, pool.object_ref());
         }
-        check_replication(pool, m.pools_defaulted, osds, &osd_summary, &mut c);
+        let defaulted = m.pools_defaulted.then_some(
+            "this is the default pool, added because the manifest has no CephBlockPool: \
+add OSDs, or add a CephBlockPool with",
+        );
+        check_replication(&pool.spec, "spec", defaulted, osds, &osd_summary, &mut c);
     }
 }
 
@@ -98,37 +109,38 @@ belongs to the cluster of its namespace: use {cluster_ns:?} or leave it out"
     }
 }
 
-fn check_replication(
-    pool: &CephBlockPool,
-    defaulted: bool,
+/// Size, failure domain and erasure coding of the pool spec at `path`.
+/// `defaulted` is the start of the fix when the pool was added by default
+/// (it is followed by `replicated.size N or less`).
+pub(super) fn check_replication(
+    spec: &PoolSpec,
+    path: &str,
+    defaulted: Option<&str>,
     osds: u32,
     osd_summary: &str,
     c: &mut Checker<'_>,
 ) {
-    let rep = &pool.spec.replicated;
+    let rep = &spec.replicated;
     let size = rep.size;
+    let size_path = join(path, "replicated.size");
     match size {
         0 => c.error(
-            "spec.replicated.size",
+            &size_path,
             "0; a pool keeps at least one copy: use 3 (or 2, or 1 with \
 requireSafeReplicaSize: false)"
                 .into(),
         ),
         n if n > MAX_REPLICAS => c.error(
-            "spec.replicated.size",
+            &size_path,
             format!("{n} is more than {MAX_REPLICAS} copies; use 3"),
         ),
         n if osds > 0 && n > osds => {
-            let fix = if defaulted {
-                format!(
-                    "this is the default pool, added because the manifest has no CephBlockPool: \
-add OSDs, or add a CephBlockPool with replicated.size {osds} or less"
-                )
-            } else {
-                format!("add OSDs or set replicated.size to {osds} or less")
+            let fix = match defaulted {
+                Some(start) => format!("{start} replicated.size {osds} or less"),
+                None => format!("add OSDs or set {size_path} to {osds} or less"),
             };
             c.error(
-                "spec.replicated.size",
+                &size_path,
                 format!("{n} copies need {n} OSDs, but the cluster has {osd_summary}; {fix}"),
             );
         }
@@ -136,37 +148,42 @@ add OSDs, or add a CephBlockPool with replicated.size {osds} or less"
     }
     if size == 1 && rep.require_safe_replica_size {
         c.error(
-            "spec.replicated.size",
-            "1 keeps a single copy, so losing one OSD loses data; as in Rook, this needs \
-spec.replicated.requireSafeReplicaSize: false, or use size 3"
-                .into(),
+            &size_path,
+            format!(
+                "1 keeps a single copy, so losing one OSD loses data; as in Rook, this needs \
+{}: false, or use size 3",
+                join(path, "replicated.requireSafeReplicaSize")
+            ),
         );
     }
-    let domain = pool.spec.failure_domain();
+    let domain = spec.failure_domain();
+    let domain_path = join(path, "failureDomain");
     if !FAILURE_DOMAINS.contains(&domain) {
         c.error(
-            "spec.failureDomain",
+            &domain_path,
             format!(
                 "{domain:?} is not supported by the local runtime, which has one host; use osd"
             ),
         );
     } else if domain == "host" && size > 1 {
         c.error(
-            "spec.failureDomain",
+            &domain_path,
             format!(
                 "\"host\" with {size} copies cannot work on the local runtime: all OSDs are on \
 this host, so only one copy could be placed and the pool would block I/O; use osd"
             ),
         );
     }
-    if let Some(ec) = pool.spec.extra.get("erasureCoded") {
+    if let Some(ec) = spec.extra.get("erasureCoded") {
         let chunks = |k: &str| ec.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
         if chunks("dataChunks") > 0 || chunks("codingChunks") > 0 {
+            let ec_path = join(path, "erasureCoded");
             c.error(
-                "spec.erasureCoded",
-                "erasure-coded pools are not supported by rookery yet; remove \
-spec.erasureCoded to get a replicated pool"
-                    .into(),
+                &ec_path,
+                format!(
+                    "erasure-coded pools are not supported by rookery yet; remove {ec_path} \
+to get a replicated pool"
+                ),
             );
         }
     }

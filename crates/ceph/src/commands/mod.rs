@@ -6,10 +6,12 @@ mod auth;
 mod config;
 mod confirmed;
 mod dashboard;
+mod fs;
 mod mgr;
 mod osd;
 mod pool;
 mod status;
+mod subvolume;
 
 pub use auth::{AuthEntity, AuthGet, AuthGetOrCreate, AuthRm};
 pub use config::ConfigSet;
@@ -18,6 +20,7 @@ pub use dashboard::{
     AcUserCreated, DashboardAcUserAddRoles, DashboardAcUserCreate, DashboardAcUserSetPassword,
     DashboardCreateSelfSignedCert, DashboardUser,
 };
+pub use fs::{Filesystem, FsAddDataPool, FsDump, FsDumpReply, FsNew, FsSet, MdsInfo, MdsMap};
 pub use mgr::{
     MgrModuleDisable, MgrModuleEnable, MgrModuleLs, MgrModules, MgrServices, MgrStat, MgrStatReply,
     ModuleInfo,
@@ -34,6 +37,12 @@ pub use status::{
     Health, HealthCheck, HealthDetail, HealthMessage, MgrMapSummary, MonAddr, MonAddrs, MonDump,
     MonInfo, MonMap, MonMapSummary, OsdMapSummary, PgMapSummary, PgStateCount, QuorumStatus,
     QuorumStatusReply, Status, StatusReply,
+};
+pub use subvolume::{
+    CloneStatus, CloneStatusReply, FsCloneStatus, FsSubvolumeCreate, FsSubvolumeGetpath,
+    FsSubvolumeGroupCreate, FsSubvolumeInfo, FsSubvolumeLs, FsSubvolumeResize, FsSubvolumeRm,
+    FsSubvolumeSnapshotClone, FsSubvolumeSnapshotCreate, FsSubvolumeSnapshotInfo,
+    FsSubvolumeSnapshotRm, NameEntry, SnapshotInfo, SubvolumeInfo,
 };
 
 /// Implements [`crate::Command`] and [`crate::MonCommand`] for a request type.

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rookery_runtime_local::events::now_secs;
+use rookery_runtime_local::filesystem::FsMapReport;
 use rookery_runtime_local::status::{gather, StatusReport};
 
 use crate::output::{age, bytes};
@@ -109,6 +110,9 @@ fn render(r: &StatusReport) -> String {
         None => "no daemons active".to_string(),
     };
     let _ = writeln!(o, "    mgr:     {mgr}");
+    if !c.fs.filesystems.is_empty() || !c.fs.standbys.is_empty() {
+        let _ = writeln!(o, "    mds:     {}", mds_line(&c.fs));
+    }
     let _ = writeln!(
         o,
         "    osd:     {} osds: {} up, {} in",
@@ -140,6 +144,7 @@ fn render(r: &StatusReport) -> String {
             bytes(p.max_avail)
         );
     }
+    print_filesystems(&mut o, &c.fs);
     let pct = if c.raw_total > 0 {
         c.raw_used as f64 * 100.0 / c.raw_total as f64
     } else {
@@ -215,13 +220,56 @@ fn print_daemons(o: &mut String, r: &StatusReport) {
             .unwrap_or_default();
         let _ = writeln!(
             o,
-            "    {:<8} {:<8} {:<10} up {:<8} restarts {}{exit}",
+            "    {:<14} {:<8} {:<10} up {:<8} restarts {}{exit}",
             d.name,
             format!("{:?}", d.state).to_lowercase(),
             pid,
             age(now.saturating_sub(d.since)),
             d.restarts
         );
+    }
+}
+
+/// `1/1 ranks active, 1 standby-replay, 0 standby`, summed over filesystems.
+fn mds_line(fs: &FsMapReport) -> String {
+    let wanted: u32 = fs.filesystems.iter().map(|f| f.max_mds).sum();
+    let active: u32 = fs.filesystems.iter().map(|f| f.active_ranks).sum();
+    let replay = fs
+        .filesystems
+        .iter()
+        .flat_map(|f| &f.mds)
+        .filter(|m| m.state == "up:standby-replay")
+        .count();
+    format!(
+        "{active}/{wanted} ranks active, {replay} standby-replay, {} standby",
+        fs.standbys.len()
+    )
+}
+
+/// Each filesystem with its pools, then one line per rank holder.
+fn print_filesystems(o: &mut String, fs: &FsMapReport) {
+    use std::fmt::Write as _;
+    for f in &fs.filesystems {
+        let _ = writeln!(
+            o,
+            "    fs:      {} (max_mds {}{}): metadata {}, data {}",
+            f.name,
+            f.max_mds,
+            if f.standby_replay {
+                ", standby-replay"
+            } else {
+                ""
+            },
+            f.metadata_pool,
+            f.data_pools.join(", ")
+        );
+        for m in &f.mds {
+            let rank = m.rank.map(|r| format!("rank {r}")).unwrap_or_default();
+            let _ = writeln!(o, "             {rank:<7} {:<18} mds.{}", m.state, m.name);
+        }
+    }
+    for m in &fs.standbys {
+        let _ = writeln!(o, "             {:<7} {:<18} mds.{}", "", m.state, m.name);
     }
 }
 

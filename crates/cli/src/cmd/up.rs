@@ -138,6 +138,18 @@ fn print_summary(layout: &rookery_runtime_local::Layout, s: &UpSummary, pid: u32
     for r in &s.remaining {
         println!("  ! {r}");
     }
+    for fs in &s.filesystems {
+        println!(
+            "  filesystem  {}: {} (pools {}, {})",
+            fs.name,
+            fs.ranks_line(),
+            fs.metadata_pool,
+            fs.data_pools.join(", ")
+        );
+    }
+    if let Some(t) = s.mds_active_after {
+        println!("  all filesystem ranks active after {t:.1}s");
+    }
     for (name, url) in &s.services {
         println!("  {name:<11} {url}");
     }

@@ -1,6 +1,7 @@
 //! Test clusters brought up by rookery's own local runtime.
 //!
-//! The shared cluster (3 OSDs) is brought up once per test run and shared by
+//! The shared cluster (3 OSDs, the filesystem `myfs` with an active MDS and a
+//! standby-replay) is brought up once per test run and shared by
 //! every test process (nextest runs each test in its own process): the first
 //! test to need it runs `rookery up`, the others find it running. Each test
 //! works in its own pool. `scripts/test` stops and purges it after the run,
@@ -23,10 +24,30 @@ pub fn tmp_root() -> PathBuf {
 }
 
 /// A spec with free loopback ports: `osds` 10 GiB file OSDs, the rbd pool at
-/// `pool_size`, mgr modules on or off.
+/// `pool_size`, mgr modules on or off, no filesystem.
 pub fn spec_yaml(name: &str, osds: u32, pool_size: u32, modules: bool) -> String {
-    rookery_runtime_local::spec::throwaway(name, osds, 10, pool_size, modules)
-        .expect("a throwaway spec")
+    spec_yaml_with(name, osds, pool_size, modules, false)
+}
+
+/// As [`spec_yaml`], with or without the filesystem `myfs` (its pools at
+/// `pool_size`, one active MDS and a standby-replay).
+pub fn spec_yaml_with(
+    name: &str,
+    osds: u32,
+    pool_size: u32,
+    modules: bool,
+    filesystem: bool,
+) -> String {
+    rookery_runtime_local::spec::Throwaway {
+        name: name.to_string(),
+        osds,
+        osd_gib: 10,
+        pool_size,
+        modules,
+        filesystem,
+    }
+    .yaml()
+    .expect("a throwaway spec")
 }
 
 pub fn rookery(args: &[&str]) -> Output {
@@ -129,13 +150,23 @@ impl TestCluster {
         }
     }
 
-    /// Brings up a private 1-OSD cluster, stopped and purged on drop.
+    /// Brings up a private 1-OSD cluster (no filesystem), stopped and
+    /// purged on drop.
     pub fn private(name: &str) -> Self {
+        Self::private_spec(name, false)
+    }
+
+    /// A private 1-OSD cluster with the filesystem `myfs` (two MDS).
+    pub fn private_with_filesystem(name: &str) -> Self {
+        Self::private_spec(name, true)
+    }
+
+    fn private_spec(name: &str, filesystem: bool) -> Self {
         let dir = tmp_root().join(format!("rookery-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create test dir");
         let spec = dir.with_extension("yaml");
-        std::fs::write(&spec, spec_yaml(name, 1, 1, false)).expect("write spec");
+        std::fs::write(&spec, spec_yaml_with(name, 1, 1, false, filesystem)).expect("write spec");
         let c = TestCluster {
             dir,
             private: true,
@@ -175,7 +206,8 @@ impl Drop for TestCluster {
     }
 }
 
-/// The cluster shared by all tests of this run (3 OSDs, pool size 3).
+/// The cluster shared by all tests of this run (3 OSDs, pool size 3, the
+/// filesystem `myfs`).
 pub fn shared() -> TestCluster {
     shared_with(nix::fcntl::FlockArg::LockShared)
 }
@@ -204,7 +236,7 @@ fn shared_with(turn: nix::fcntl::FlockArg) -> TestCluster {
         // First run: choose free ports once; later runs resume the stored spec.
         std::fs::create_dir_all(&dir).expect("create shared dir");
         let spec = tmp_root().join("rookery-shared.yaml");
-        std::fs::write(&spec, spec_yaml("shared", 3, 3, true)).expect("write spec");
+        std::fs::write(&spec, spec_yaml_with("shared", 3, 3, true, true)).expect("write spec");
         args.push("-f".into());
         args.push(spec.display().to_string());
     }

@@ -10,6 +10,7 @@
 //! timeouts, so the work always ends.
 
 mod error;
+pub(crate) mod paging;
 pub(crate) mod params;
 
 use std::future::Future;

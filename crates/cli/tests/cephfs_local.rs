@@ -1,0 +1,249 @@
+//! CephFilesystem on the local runtime against real Ceph daemons: the
+//! filesystem, its pools and supervised MDS daemons; status; MDS failover;
+//! resume without recreating; a bad spec refused before anything exists.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{rookery, text, TestCluster};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use rookery_ceph::commands::{FsDump, MdsMap, OsdPoolLsDetail};
+use rookery_ceph::Rados;
+
+async fn mdsmap(rados: &Rados, fs: &str) -> MdsMap {
+    let dump = rados.mon_command(&FsDump).await.expect("fs dump");
+    dump.filesystem(fs)
+        .unwrap_or_else(|| panic!("no filesystem {fs}: {dump:?}"))
+        .mdsmap
+        .clone()
+}
+
+/// (name, state) of the daemons holding or following rank 0.
+fn rank0(map: &MdsMap) -> Vec<(String, String)> {
+    map.daemons()
+        .iter()
+        .filter(|m| m.rank == 0)
+        .map(|m| (m.name.clone(), m.state.clone()))
+        .collect()
+}
+
+/// Polls `check` every 100 ms until it returns Some, or panics after `limit`.
+async fn wait_for<T, F, Fut>(what: &str, limit: Duration, check: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The active of rank 0 and a standby-replay following it.
+async fn active_and_replay(rados: &Rados) -> (String, String) {
+    wait_for(
+        "rank 0 active with a standby-replay",
+        Duration::from_secs(120),
+        || async {
+            let map = mdsmap(rados, "myfs").await;
+            let r = rank0(&map);
+            let active = r.iter().find(|(_, s)| s == "up:active")?;
+            let replay = r.iter().find(|(_, s)| s == "up:standby-replay")?;
+            Some((active.0.clone(), replay.0.clone()))
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_cluster_serves_myfs_with_an_active_rank_and_a_standby() {
+    let c = common::shared();
+    let rados = c.rados().await;
+    let map = mdsmap(&rados, "myfs").await;
+    assert_eq!(map.max_mds, 1);
+    assert!(map.allow_standby_replay());
+    let pools = rados.mon_command(&OsdPoolLsDetail).await.unwrap();
+    let name_of = |id: i64| {
+        pools
+            .iter()
+            .find(|p| p.pool_id == id)
+            .map(|p| p.pool_name.clone())
+            .unwrap()
+    };
+    assert_eq!(name_of(map.metadata_pool), "myfs-metadata");
+    let data: Vec<String> = map.data_pools.iter().map(|id| name_of(*id)).collect();
+    assert_eq!(data, ["myfs-replicated"]);
+    for name in ["myfs-metadata", "myfs-replicated"] {
+        let p = pools.iter().find(|p| p.pool_name == name).unwrap();
+        assert!(
+            p.application_metadata.contains_key("cephfs"),
+            "{name}: {:?}",
+            p.application_metadata
+        );
+        assert_eq!((p.size, p.min_size), (3, 2), "{name}");
+    }
+    let (active, replay) = active_and_replay(&rados).await;
+    assert_ne!(active, replay);
+    let mut names = [active.clone(), replay.clone()];
+    names.sort();
+    assert_eq!(names, ["myfs-a", "myfs-b"]);
+
+    // status --output json: the filesystem, its ranks, and both MDS
+    // daemons under supervision.
+    let s = c.status();
+    let fs = &s["ceph"]["fs"]["filesystems"][0];
+    assert_eq!(fs["name"], "myfs", "{s:#}");
+    assert_eq!(fs["metadata_pool"], "myfs-metadata");
+    assert_eq!(fs["data_pools"], serde_json::json!(["myfs-replicated"]));
+    assert_eq!(fs["active_ranks"], 1);
+    let mds = fs["mds"].as_array().unwrap();
+    assert!(
+        mds.iter()
+            .any(|m| m["rank"] == 0 && m["state"] == "up:active" && m["name"] == active.as_str()),
+        "{s:#}"
+    );
+    for d in ["mds.myfs-a", "mds.myfs-b"] {
+        let entry = s["daemons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == d)
+            .unwrap_or_else(|| panic!("{d} not supervised: {s:#}"));
+        assert_eq!(entry["state"], "running", "{entry}");
+    }
+    // The text form names the ranks too.
+    let o = rookery(&["status", "--dir", c.dir_str()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("1/1 ranks active"), "{out}");
+    assert!(
+        out.contains(&format!("up:active          mds.{active}")),
+        "{out}"
+    );
+}
+
+fn restarts(c: &TestCluster, daemon: &str) -> u64 {
+    c.daemons()
+        .iter()
+        .find(|d| d["name"] == daemon)
+        .and_then(|d| d["restarts"].as_u64())
+        .unwrap_or(0)
+}
+
+fn events_of_kind(c: &TestCluster, kind: &str) -> usize {
+    std::fs::read_to_string(c.dir.join("events.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&format!("\"kind\":\"{kind}\"")))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_active_mds_fails_over_to_its_standby_and_returns_as_standby() {
+    let c = TestCluster::private_with_filesystem("mdsfail");
+    let rados = c.rados().await;
+    let (active, replay) = active_and_replay(&rados).await;
+    let daemon = format!("mds.{active}");
+    let pid = c.daemon_pid(&daemon).expect("active MDS supervised");
+    let restarts_before = restarts(&c, &daemon);
+
+    let start = Instant::now();
+    kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+    // The standby-replay takes rank 0 over.
+    wait_for(
+        "the standby to take rank 0",
+        Duration::from_secs(60),
+        || async {
+            let map = mdsmap(&rados, "myfs").await;
+            map.active(0).filter(|m| m.name == replay).map(|_| ())
+        },
+    )
+    .await;
+    let failover = start.elapsed();
+    // The supervisor restarts the killed one, which follows the new active.
+    wait_for(
+        "the killed MDS back as standby",
+        Duration::from_secs(60),
+        || async {
+            let map = mdsmap(&rados, "myfs").await;
+            let dump = rados.mon_command(&FsDump).await.ok()?;
+            let following = rank0(&map)
+                .iter()
+                .any(|(n, s)| *n == active && s == "up:standby-replay");
+            let standby = dump.standbys.iter().any(|m| m.name == active);
+            (following || standby).then_some(())
+        },
+    )
+    .await;
+    let back = start.elapsed();
+    assert_eq!(restarts(&c, &daemon), restarts_before + 1);
+    assert_ne!(c.daemon_pid(&daemon), Some(pid));
+    eprintln!("{active} killed: {replay} active after {failover:?}, {active} standby again after {back:?}");
+
+    // down + up resumes: same filesystem, nothing created again, rank 0
+    // served again.
+    let fscid = rados
+        .mon_command(&FsDump)
+        .await
+        .unwrap()
+        .filesystem("myfs")
+        .unwrap()
+        .id;
+    drop(rados);
+    let (fs_created, pools_created) = (
+        events_of_kind(&c, "fs-created"),
+        events_of_kind(&c, "pool-created"),
+    );
+    assert_eq!(fs_created, 1);
+    let o = rookery(&["down", "--dir", c.dir_str()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = rookery(&["up", "--dir", c.dir_str()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(events_of_kind(&c, "fs-created"), fs_created);
+    assert_eq!(events_of_kind(&c, "pool-created"), pools_created);
+    let rados = c.rados().await;
+    let dump = rados.mon_command(&FsDump).await.unwrap();
+    assert_eq!(dump.filesystems.len(), 1);
+    assert_eq!(dump.filesystem("myfs").unwrap().id, fscid);
+    assert!(dump.filesystem("myfs").unwrap().mdsmap.active(0).is_some());
+}
+
+#[test]
+fn bad_filesystem_spec_is_refused_before_anything_is_created() {
+    let dir = common::tmp_root().join(format!("rookery-badfs-{}", std::process::id()));
+    let spec = dir.with_extension("yaml");
+    let yaml = format!(
+        "{}---\napiVersion: ceph.rook.io/v1\nkind: CephFilesystem\nmetadata:\n  name: badfs\n\
+spec:\n  metadataPool:\n    replicated:\n      size: 3\n  metadataServer:\n    activeCount: 0\n",
+        common::spec_yaml("badfs", 1, 1, false)
+    );
+    std::fs::write(&spec, yaml).unwrap();
+    let o = rookery(&[
+        "up",
+        "-f",
+        spec.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(&spec);
+    let created = dir.join("fsid").exists();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for needle in [
+        "CephFilesystem/badfs: spec.metadataPool.replicated.size: 3 copies need 3 OSDs",
+        "CephFilesystem/badfs: spec.dataPools: missing or empty",
+        "CephFilesystem/badfs: spec.metadataServer.activeCount: 0",
+    ] {
+        assert!(err.contains(needle), "{needle:?} missing: {}", text(&o));
+    }
+    assert!(!created, "a cluster was created from a bad spec");
+}
