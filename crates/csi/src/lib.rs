@@ -2,6 +2,7 @@
 //! once and shared by both backends — the versioned volume-ID codec, the
 //! name journal in RADOS omap, per-volume try-locks — and the gRPC services.
 
+pub mod cephfs;
 pub mod error;
 pub mod grpc;
 pub mod journal;

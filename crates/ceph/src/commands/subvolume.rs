@@ -168,8 +168,10 @@ mgr_command!(
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SnapshotInfo {
     pub created_at: String,
-    /// Bytes in the subvolume when the snapshot was taken.
-    pub size: u64,
+    /// Bytes in the subvolume when the snapshot was taken (newer releases;
+    /// Pacific 16.2.15 does not report it).
+    #[serde(default)]
+    pub size: Option<u64>,
     /// `yes` / `no`.
     pub has_pending_clones: String,
 }

@@ -90,12 +90,16 @@ pub struct ServedController {
 
 impl ServedController {
     pub async fn start(ctl: &RbdController) -> Self {
+        Self::serve(Routes::new(ctl.clone().into_server())).await
+    }
+
+    /// Serves `routes` (any driver's Controller service).
+    pub async fn serve(routes: Routes) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let endpoint =
             CsiEndpoint::parse(&format!("unix://{}/csi.sock", dir.path().display())).unwrap();
         let listener = bind(&endpoint).await.expect("bind the socket");
         let (stop, stopped) = oneshot::channel::<()>();
-        let routes = Routes::new(ctl.clone().into_server());
         let server = tokio::spawn(listener.serve(routes, async {
             let _ = stopped.await;
         }));
@@ -266,5 +270,11 @@ impl Drop for MountCleanup {
         for dev in self.loops() {
             let _ = Command::new("losetup").arg("-d").arg(&dev).status();
         }
+        // A FUSE daemon whose cluster went away can hang closing its image;
+        // none may outlive the test.
+        let root = self.root.display().to_string();
+        let _ = Command::new("pkill")
+            .args(["-9", "-f", &format!("^(rbd|ceph)-fuse .*{root}")])
+            .status();
     }
 }

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use rookery_csi_proto::v1::list_volumes_response::Entry;
-use rookery_csi_proto::v1::validate_volume_capabilities_response::Confirmed;
 use rookery_csi_proto::v1::{
     ListVolumesRequest, ListVolumesResponse, ValidateVolumeCapabilitiesRequest,
     ValidateVolumeCapabilitiesResponse, Volume,
@@ -17,7 +16,8 @@ use super::params::{keys, unsupported};
 use super::pools::Pool;
 use super::RbdController;
 use crate::journal::{JournalEntry, JournalKind};
-use crate::request::{paging, RequestError, Result};
+use crate::request::capabilities::{check_validate_request, validate_reply};
+use crate::request::{paging, Result};
 
 impl RbdController {
     pub(crate) async fn list(&self, req: ListVolumesRequest) -> Result<ListVolumesResponse> {
@@ -71,36 +71,9 @@ impl RbdController {
         &self,
         req: ValidateVolumeCapabilitiesRequest,
     ) -> Result<ValidateVolumeCapabilitiesResponse> {
-        if req.volume_id.is_empty() {
-            return Err(RequestError::invalid("volume_id", "it is empty"));
-        }
-        if req.volume_capabilities.is_empty() {
-            return Err(RequestError::invalid(
-                "volume_capabilities",
-                "at least one volume capability is required",
-            ));
-        }
+        check_validate_request(&req)?;
         self.find_existing(&req.volume_id, JournalKind::Volume)
             .await?;
-        let refused: Vec<String> = req
-            .volume_capabilities
-            .iter()
-            .filter_map(unsupported)
-            .collect();
-        if !refused.is_empty() {
-            return Ok(ValidateVolumeCapabilitiesResponse {
-                confirmed: None,
-                message: refused.join("; "),
-            });
-        }
-        Ok(ValidateVolumeCapabilitiesResponse {
-            confirmed: Some(Confirmed {
-                volume_context: req.volume_context,
-                volume_capabilities: req.volume_capabilities,
-                parameters: req.parameters,
-                mutable_parameters: req.mutable_parameters,
-            }),
-            message: String::new(),
-        })
+        Ok(validate_reply(req, unsupported))
     }
 }

@@ -9,6 +9,8 @@
 //! ([`crate::locks`]). Each librados call is bounded by the connection's op
 //! timeouts, so the work always ends.
 
+pub(crate) mod capabilities;
+pub(crate) mod capacity;
 mod error;
 pub(crate) mod paging;
 pub(crate) mod params;

@@ -1,0 +1,65 @@
+//! What every controller answers about capabilities: the advertised RPCs, and
+//! ValidateVolumeCapabilities once the driver has found the volume.
+
+use rookery_csi_proto::v1::controller_service_capability::{rpc, Rpc, Type};
+use rookery_csi_proto::v1::validate_volume_capabilities_response::Confirmed;
+use rookery_csi_proto::v1::{
+    ControllerGetCapabilitiesResponse, ControllerServiceCapability,
+    ValidateVolumeCapabilitiesRequest, ValidateVolumeCapabilitiesResponse, VolumeCapability,
+};
+
+use super::{RequestError, Result};
+
+/// The ControllerGetCapabilities reply advertising `rpcs`.
+pub(crate) fn controller_capabilities(rpcs: &[rpc::Type]) -> ControllerGetCapabilitiesResponse {
+    ControllerGetCapabilitiesResponse {
+        capabilities: rpcs
+            .iter()
+            .map(|t| ControllerServiceCapability {
+                r#type: Some(Type::Rpc(Rpc { r#type: *t as i32 })),
+            })
+            .collect(),
+    }
+}
+
+/// The fields ValidateVolumeCapabilities requires, checked before any lookup.
+pub(crate) fn check_validate_request(req: &ValidateVolumeCapabilitiesRequest) -> Result<()> {
+    if req.volume_id.is_empty() {
+        return Err(RequestError::invalid("volume_id", "it is empty"));
+    }
+    if req.volume_capabilities.is_empty() {
+        return Err(RequestError::invalid(
+            "volume_capabilities",
+            "at least one volume capability is required",
+        ));
+    }
+    Ok(())
+}
+
+/// The reply for an existing volume: everything confirmed, or the reasons
+/// `unsupported` gives for the capabilities the driver refuses.
+pub(crate) fn validate_reply(
+    req: ValidateVolumeCapabilitiesRequest,
+    unsupported: fn(&VolumeCapability) -> Option<String>,
+) -> ValidateVolumeCapabilitiesResponse {
+    let refused: Vec<String> = req
+        .volume_capabilities
+        .iter()
+        .filter_map(unsupported)
+        .collect();
+    if !refused.is_empty() {
+        return ValidateVolumeCapabilitiesResponse {
+            confirmed: None,
+            message: refused.join("; "),
+        };
+    }
+    ValidateVolumeCapabilitiesResponse {
+        confirmed: Some(Confirmed {
+            volume_context: req.volume_context,
+            volume_capabilities: req.volume_capabilities,
+            parameters: req.parameters,
+            mutable_parameters: req.mutable_parameters,
+        }),
+        message: String::new(),
+    }
+}
