@@ -28,6 +28,9 @@ pub enum BenchCommand {
     Csi(super::bench_csi::CsiBenchArgs),
     /// Write throughput of a staged volume (fio), against `rbd bench`.
     Node(super::bench_node::NodeBenchArgs),
+    /// CephFS CreateVolume against raw subvolume create; fio through a volume
+    /// against the filesystem root.
+    Cephfs(super::bench_cephfs::CephFsBenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -64,6 +67,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Bringup(a) => bringup(a),
         BenchCommand::Csi(a) => super::bench_csi::run(a),
         BenchCommand::Node(a) => super::bench_node::run(a),
+        BenchCommand::Cephfs(a) => super::bench_cephfs::run(a),
     }
 }
 
@@ -174,13 +178,12 @@ fn hand_bootstrap(dir: &Path, osds: u32, size: u64) -> anyhow::Result<f64> {
     }
 }
 
-/// Runs `body` on a throwaway cluster (3 OSDs of `size_gib`, pool size 3, mgr
-/// modules off) brought up in `<work_dir>/cluster`, then purges the cluster and
-/// `work_dir` whatever `body` returned. `work_dir` is cleared first.
+/// Runs `body` on the throwaway cluster `spec` brought up in
+/// `<work_dir>/cluster`, then purges the cluster and `work_dir` whatever `body`
+/// returned. `work_dir` is cleared first.
 pub(crate) fn on_throwaway_cluster<T>(
     work_dir: &Path,
-    name: &str,
-    size_gib: u64,
+    spec: rookery_runtime_local::spec::Throwaway,
     body: impl FnOnce(&Path) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     if work_dir.exists() {
@@ -189,7 +192,7 @@ pub(crate) fn on_throwaway_cluster<T>(
     }
     std::fs::create_dir_all(work_dir)?;
     let dir = work_dir.join("cluster");
-    let yaml = rookery_runtime_local::spec::throwaway(name, 3, size_gib, 3, false)?;
+    let yaml = spec.yaml()?;
     let result =
         up_throwaway(&work_dir.join("cluster.yaml"), &dir, &yaml).and_then(|()| body(&dir));
     let _ = Command::new(std::env::current_exe()?)
@@ -201,6 +204,19 @@ pub(crate) fn on_throwaway_cluster<T>(
         let _ = std::fs::remove_dir_all(work_dir);
     }
     result
+}
+
+/// 3 OSDs of `size_gib`, pool size 3, mgr modules off, no filesystem: what the
+/// block benchmarks run on.
+pub(crate) fn block_cluster(name: &str, size_gib: u64) -> rookery_runtime_local::spec::Throwaway {
+    rookery_runtime_local::spec::Throwaway {
+        name: name.into(),
+        osds: 3,
+        osd_gib: size_gib,
+        pool_size: 3,
+        modules: false,
+        filesystem: false,
+    }
 }
 
 /// Brings up a throwaway cluster from `yaml` (written to `spec`) with this

@@ -4,10 +4,8 @@
 //! trash purge DeleteVolume leaves behind, shown to complete.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +22,7 @@ use rookery_csi::grpc::{bind, CsiEndpoint, Routes};
 use rookery_csi::rbd::{connect_controller, ControllerClient, RbdController};
 use serde::Serialize;
 
+use super::bench_timing::{report, timed, Figures};
 use crate::Output;
 
 const GIB: u64 = 1 << 30;
@@ -50,15 +49,6 @@ pub struct CsiBenchArgs {
     work_dir: PathBuf,
     #[arg(long, value_enum, default_value_t)]
     output: Output,
-}
-
-/// Latencies of one batch of operations.
-#[derive(Debug, Clone, Serialize)]
-struct Figures {
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-    wall_secs: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -110,12 +100,16 @@ pub fn run(a: CsiBenchArgs) -> anyhow::Result<ExitCode> {
             a.size_gib
         );
     }
-    let result = super::bench::on_throwaway_cluster(&a.work_dir, "bench-csi", a.size_gib, |dir| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(bench(&a, dir, text))
-    })?;
+    let result = super::bench::on_throwaway_cluster(
+        &a.work_dir,
+        super::bench::block_cluster("bench-csi", a.size_gib),
+        |dir| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(bench(&a, dir, text))
+        },
+    )?;
     if text {
         print_table(&result);
     } else {
@@ -449,79 +443,6 @@ fn create_request(rados: &Rados, name: &str) -> CreateVolumeRequest {
             ("pool".to_owned(), POOL.to_owned()),
         ]),
         ..Default::default()
-    }
-}
-
-/// Runs `op(0..n)` on `c` workers that each take the next index; per-op
-/// latencies and the wall time of the whole batch. The first error fails it.
-async fn timed<F, Fut>(n: usize, c: usize, op: F) -> anyhow::Result<Figures>
-where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..c.min(n.max(1)))
-        .map(|_| {
-            let (next, op) = (next.clone(), op.clone());
-            tokio::spawn(async move {
-                let mut lat = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return Ok::<_, anyhow::Error>(lat);
-                    }
-                    let t = Instant::now();
-                    op(i).await?;
-                    lat.push(t.elapsed());
-                }
-            })
-        })
-        .collect();
-    let mut lat = Vec::with_capacity(n);
-    let mut failure = None;
-    for w in workers {
-        match w.await? {
-            Ok(l) => lat.extend(l),
-            Err(e) => {
-                // Stop the others at their next pick.
-                next.store(n, Ordering::Relaxed);
-                failure.get_or_insert(e);
-            }
-        }
-    }
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let wall_secs = started.elapsed().as_secs_f64();
-    lat.sort();
-    Ok(Figures {
-        p50_ms: ms(percentile(&lat, 0.50)),
-        p99_ms: ms(percentile(&lat, 0.99)),
-        max_ms: ms(lat.last().copied().unwrap_or_default()),
-        wall_secs,
-    })
-}
-
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn report(text: bool, what: &str, f: &Figures) {
-    if text {
-        println!(
-            "  {what:<22} p50 {:8.2} ms  p99 {:8.2} ms  wall {:6.2} s",
-            f.p50_ms, f.p99_ms, f.wall_secs
-        );
     }
 }
 

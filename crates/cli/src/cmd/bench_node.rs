@@ -99,13 +99,16 @@ pub fn run(a: NodeBenchArgs) -> anyhow::Result<ExitCode> {
             a.size_gib, a.size_mib
         );
     }
-    let result =
-        super::bench::on_throwaway_cluster(&a.work_dir, "bench-node", a.size_gib, |dir| {
+    let result = super::bench::on_throwaway_cluster(
+        &a.work_dir,
+        super::bench::block_cluster("bench-node", a.size_gib),
+        |dir| {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
                 .block_on(bench(&a, dir, text))
-        })?;
+        },
+    )?;
     if text {
         print_table(&result);
     } else {

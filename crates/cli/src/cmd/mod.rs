@@ -1,6 +1,8 @@
 pub mod bench;
+pub mod bench_cephfs;
 pub mod bench_csi;
 pub mod bench_node;
+pub mod bench_timing;
 pub mod csi;
 pub mod down;
 pub mod status;
