@@ -1,31 +1,11 @@
-//! GetCapacity (a pool's MAX AVAIL, as `ceph df` reports it) and the
-//! capabilities the controller advertises: only what it implements.
+//! GetCapacity: a pool's MAX AVAIL, as `ceph df` reports it.
 
-use rookery_csi_proto::v1::controller_service_capability::rpc;
-use rookery_csi_proto::v1::{
-    ControllerGetCapabilitiesResponse, GetCapacityRequest, GetCapacityResponse,
-};
+use rookery_csi_proto::v1::{GetCapacityRequest, GetCapacityResponse};
 
 use super::params::{check_cluster_id, keys, required, unsupported};
 use super::RbdController;
-use crate::request::capabilities::controller_capabilities;
 use crate::request::capacity::max_avail;
 use crate::request::Result;
-
-/// CREATE_DELETE_VOLUME, EXPAND_VOLUME, LIST_VOLUMES, GET_CAPACITY,
-/// SINGLE_NODE_MULTI_WRITER, CREATE_DELETE_SNAPSHOT, LIST_SNAPSHOTS, CLONE_VOLUME.
-pub(crate) fn capabilities() -> ControllerGetCapabilitiesResponse {
-    controller_capabilities(&[
-        rpc::Type::CreateDeleteVolume,
-        rpc::Type::ExpandVolume,
-        rpc::Type::ListVolumes,
-        rpc::Type::GetCapacity,
-        rpc::Type::SingleNodeMultiWriter,
-        rpc::Type::CreateDeleteSnapshot,
-        rpc::Type::ListSnapshots,
-        rpc::Type::CloneVolume,
-    ])
-}
 
 impl RbdController {
     pub(crate) async fn capacity(&self, req: GetCapacityRequest) -> Result<GetCapacityResponse> {

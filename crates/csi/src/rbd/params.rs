@@ -52,23 +52,9 @@ pub(crate) fn unsupported(cap: &VolumeCapability) -> Option<String> {
     }
 }
 
-/// Checks `volume_capabilities`: present, and every entry supported.
+/// Checks `volume_capabilities`: present, and every entry one RBD supports.
 pub(crate) fn check_capabilities(caps: &[VolumeCapability]) -> Result<()> {
-    if caps.is_empty() {
-        return Err(RequestError::invalid(
-            "volume_capabilities",
-            "at least one volume capability is required",
-        ));
-    }
-    for (i, cap) in caps.iter().enumerate() {
-        if let Some(reason) = unsupported(cap) {
-            return Err(RequestError::invalid(
-                "volume_capabilities",
-                format!("entry {i}: {reason}"),
-            ));
-        }
-    }
-    Ok(())
+    crate::request::capabilities::check_capabilities(caps, unsupported)
 }
 
 /// Whether every capability asks for raw block access.

@@ -10,16 +10,51 @@ use rookery_csi_proto::v1::{
 
 use super::{RequestError, Result};
 
-/// The ControllerGetCapabilities reply advertising `rpcs`.
-pub(crate) fn controller_capabilities(rpcs: &[rpc::Type]) -> ControllerGetCapabilitiesResponse {
+/// What both controllers advertise: only what they implement.
+pub(crate) const CONTROLLER_RPCS: [rpc::Type; 8] = [
+    rpc::Type::CreateDeleteVolume,
+    rpc::Type::ExpandVolume,
+    rpc::Type::ListVolumes,
+    rpc::Type::GetCapacity,
+    rpc::Type::SingleNodeMultiWriter,
+    rpc::Type::CreateDeleteSnapshot,
+    rpc::Type::ListSnapshots,
+    rpc::Type::CloneVolume,
+];
+
+/// The ControllerGetCapabilities reply advertising [`CONTROLLER_RPCS`].
+pub(crate) fn controller_capabilities() -> ControllerGetCapabilitiesResponse {
     ControllerGetCapabilitiesResponse {
-        capabilities: rpcs
+        capabilities: CONTROLLER_RPCS
             .iter()
             .map(|t| ControllerServiceCapability {
                 r#type: Some(Type::Rpc(Rpc { r#type: *t as i32 })),
             })
             .collect(),
     }
+}
+
+/// Checks a request's `volume_capabilities`: present, and every entry one the
+/// driver supports (`unsupported` says why not).
+pub(crate) fn check_capabilities(
+    caps: &[VolumeCapability],
+    unsupported: fn(&VolumeCapability) -> Option<String>,
+) -> Result<()> {
+    if caps.is_empty() {
+        return Err(RequestError::invalid(
+            "volume_capabilities",
+            "at least one volume capability is required",
+        ));
+    }
+    for (i, cap) in caps.iter().enumerate() {
+        if let Some(reason) = unsupported(cap) {
+            return Err(RequestError::invalid(
+                "volume_capabilities",
+                format!("entry {i}: {reason}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The fields ValidateVolumeCapabilities requires, checked before any lookup.

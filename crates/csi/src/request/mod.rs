@@ -11,6 +11,8 @@
 
 pub(crate) mod capabilities;
 pub(crate) mod capacity;
+#[macro_use]
+pub(crate) mod controller;
 mod error;
 pub(crate) mod paging;
 pub(crate) mod params;

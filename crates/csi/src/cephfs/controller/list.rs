@@ -5,12 +5,10 @@
 
 use std::collections::HashMap;
 
-use rookery_csi_proto::v1::controller_service_capability::rpc;
 use rookery_csi_proto::v1::list_volumes_response::Entry;
 use rookery_csi_proto::v1::{
-    ControllerGetCapabilitiesResponse, GetCapacityRequest, GetCapacityResponse, ListVolumesRequest,
-    ListVolumesResponse, ValidateVolumeCapabilitiesRequest, ValidateVolumeCapabilitiesResponse,
-    Volume,
+    GetCapacityRequest, GetCapacityResponse, ListVolumesRequest, ListVolumesResponse,
+    ValidateVolumeCapabilitiesRequest, ValidateVolumeCapabilitiesResponse, Volume,
 };
 
 use super::params::unsupported;
@@ -18,25 +16,10 @@ use super::subvolume::Subvolumes;
 use super::volume::keys;
 use super::CephFsController;
 use crate::journal::JournalKind;
-use crate::request::capabilities::{
-    check_validate_request, controller_capabilities, validate_reply,
-};
+use crate::request::capabilities::{check_validate_request, validate_reply};
 use crate::request::capacity::max_avail;
 use crate::request::params::{check_cluster_id, keys as param_keys, required};
 use crate::request::{paging, RequestError, Result};
-
-pub(crate) fn capabilities() -> ControllerGetCapabilitiesResponse {
-    controller_capabilities(&[
-        rpc::Type::CreateDeleteVolume,
-        rpc::Type::ExpandVolume,
-        rpc::Type::ListVolumes,
-        rpc::Type::GetCapacity,
-        rpc::Type::SingleNodeMultiWriter,
-        rpc::Type::CreateDeleteSnapshot,
-        rpc::Type::ListSnapshots,
-        rpc::Type::CloneVolume,
-    ])
-}
 
 impl CephFsController {
     pub(crate) async fn list(&self, req: ListVolumesRequest) -> Result<ListVolumesResponse> {
