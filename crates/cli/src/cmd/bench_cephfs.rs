@@ -210,7 +210,8 @@ async fn bench(a: &CephFsBenchArgs, dir: &Path, text: bool) -> anyhow::Result<Ce
 
     // Clean up: volumes through the controller, raw subvolumes directly.
     let mut ctl = ctl;
-    for id in ids.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+    let made = std::mem::take(&mut *ids.lock().unwrap_or_else(|p| p.into_inner()));
+    for id in made {
         ctl.delete_volume(DeleteVolumeRequest {
             volume_id: id,
             ..Default::default()

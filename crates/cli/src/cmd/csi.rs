@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rookery_ceph::{commands::Status, ConnectOptions, Rados};
+use rookery_csi::cephfs::node::{CephFsNode, MounterKind, NodeConfig as CephFsNodeConfig};
+use rookery_csi::cephfs::CephFsController;
 use rookery_csi::grpc::{bind, CsiEndpoint, DriverKind, IdentityService, Routes};
 use rookery_csi::metrics::{parse_address, MetricsEndpoint};
 use rookery_csi::rbd::node::{Credentials, MapperKind, NodeConfig, RbdNode};
@@ -59,14 +61,44 @@ pub struct CsiArgs {
     /// Node role: this node's name (NodeGetInfo). Default: the host name.
     #[arg(long)]
     nodeid: Option<String>,
-    /// Node role: where the plugin keeps its FUSE mount points.
-    #[arg(long, default_value = "/var/lib/rookery/csi-rbd-node")]
-    state_dir: PathBuf,
+    /// Node role: where the plugin keeps its state (FUSE mount points, stage
+    /// records). Default: /var/lib/rookery/csi-rbd-node or
+    /// /var/lib/rookery/csi-cephfs-node.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
     /// Node role: how images become block devices: auto (krbd if the kernel
     /// has the rbd module, else rbd-fuse), krbd, or rbd-fuse. A volume's
     /// `mounter` parameter overrides it.
     #[arg(long, default_value = "auto")]
     mapper: String,
+    /// Node role, CephFS: how volumes are mounted: auto (the kernel client if
+    /// the kernel has the ceph filesystem, else ceph-fuse), kernel, or fuse. A
+    /// volume's `mounter` parameter overrides it.
+    #[arg(long, default_value = "auto")]
+    mounter: String,
+}
+
+impl CsiArgs {
+    /// --state-dir, or the driver's default.
+    fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(|| {
+            PathBuf::from(match self.kind {
+                CsiType::Rbd => "/var/lib/rookery/csi-rbd-node",
+                CsiType::Cephfs => "/var/lib/rookery/csi-cephfs-node",
+            })
+        })
+    }
+
+    /// --nodeid, or the host name.
+    fn node_id(&self) -> anyhow::Result<String> {
+        match &self.nodeid {
+            Some(id) => Ok(id.clone()),
+            None => Ok(nix::unistd::gethostname()
+                .context("cannot read the host name; pass --nodeid")?
+                .to_string_lossy()
+                .into_owned()),
+        }
+    }
 }
 
 /// The Node service of the RBD driver, as `args` configure it.
@@ -77,23 +109,18 @@ fn rbd_node(args: &CsiArgs, rados: &Rados) -> anyhow::Result<RbdNode> {
             .parse::<MapperKind>()
             .map_err(|e| anyhow::anyhow!("--mapper: {e}"))?,
     };
-    let node_id = match &args.nodeid {
-        Some(id) => id.clone(),
-        None => nix::unistd::gethostname()
-            .context("cannot read the host name; pass --nodeid")?
-            .to_string_lossy()
-            .into_owned(),
-    };
-    std::fs::create_dir_all(&args.state_dir)
-        .with_context(|| format!("cannot create --state-dir {}", args.state_dir.display()))?;
+    let node_id = args.node_id()?;
+    let state_dir = args.state_dir();
+    std::fs::create_dir_all(&state_dir)
+        .with_context(|| format!("cannot create --state-dir {}", state_dir.display()))?;
     tracing::info!(%mapper, node_id, "RBD node service: images map with {mapper}");
     // Said where people (and `rookery status`) can read it.
-    let mapper_file = args.state_dir.join(rookery_runtime_local::csi::MAPPER_FILE);
+    let mapper_file = state_dir.join(rookery_runtime_local::csi::MAPPER_FILE);
     std::fs::write(&mapper_file, format!("{mapper}\n"))
         .with_context(|| format!("cannot write {}", mapper_file.display()))?;
     let config = NodeConfig {
         node_id,
-        state_dir: args.state_dir.clone(),
+        state_dir,
         creds: Credentials {
             conf: args.conf.clone(),
             user: args.user.clone(),
@@ -102,6 +129,36 @@ fn rbd_node(args: &CsiArgs, rados: &Rados) -> anyhow::Result<RbdNode> {
         mapper,
     };
     Ok(RbdNode::new(config, rados.clone()))
+}
+
+/// The Node service of the CephFS driver, as `args` configure it.
+fn cephfs_node(args: &CsiArgs, rados: &Rados) -> anyhow::Result<CephFsNode> {
+    let mounter = match args.mounter.as_str() {
+        "auto" => MounterKind::probe(),
+        other => other
+            .parse::<MounterKind>()
+            .map_err(|e| anyhow::anyhow!("--mounter: {e}"))?,
+    };
+    let node_id = args.node_id()?;
+    let state_dir = args.state_dir();
+    std::fs::create_dir_all(&state_dir)
+        .with_context(|| format!("cannot create --state-dir {}", state_dir.display()))?;
+    tracing::info!(%mounter, node_id, "CephFS node service: volumes mount with {mounter}");
+    // Said where people (and `rookery status`) can read it.
+    let mounter_file = state_dir.join(rookery_csi::cephfs::node::MOUNTER_FILE);
+    std::fs::write(&mounter_file, format!("{mounter}\n"))
+        .with_context(|| format!("cannot write {}", mounter_file.display()))?;
+    let config = CephFsNodeConfig {
+        node_id,
+        state_dir,
+        creds: Credentials {
+            conf: args.conf.clone(),
+            user: args.user.clone(),
+            keyring: args.keyring.clone(),
+        },
+        mounter,
+    };
+    Ok(CephFsNode::new(config, rados.clone()))
 }
 
 pub fn run(args: CsiArgs) -> anyhow::Result<ExitCode> {
@@ -149,7 +206,8 @@ pub fn run(args: CsiArgs) -> anyhow::Result<ExitCode> {
                     routes = routes.add_service(controller.into_server());
                 }
                 DriverKind::CephFs => {
-                    anyhow::bail!("the CephFS controller is not built yet; run --type rbd")
+                    let controller = CephFsController::new(rados.fsid().to_string(), rados.clone());
+                    routes = routes.add_service(controller.into_server());
                 }
             }
         }
@@ -159,7 +217,7 @@ pub fn run(args: CsiArgs) -> anyhow::Result<ExitCode> {
                     routes = routes.add_service(rbd_node(&args, &rados)?.into_server())
                 }
                 DriverKind::CephFs => {
-                    anyhow::bail!("the CephFS node service is not built yet; run --type rbd")
+                    routes = routes.add_service(cephfs_node(&args, &rados)?.into_server())
                 }
             }
         }

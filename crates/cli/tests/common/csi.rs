@@ -123,25 +123,64 @@ impl ServedController {
     }
 }
 
-/// `rookery csi --type rbd --node` as the cluster's node user, on a socket in
-/// `dir`, keeping its state in `dir/state`. Killed on drop.
+/// `rookery csi --type <driver> --node` as a node user, on a socket in `dir`,
+/// keeping its state in `dir/state`. Killed on drop.
 pub struct NodePlugin {
     child: Option<Child>,
     pub endpoint: CsiEndpoint,
     pub state_dir: PathBuf,
     conf: PathBuf,
+    driver: &'static str,
+    pub user: String,
     keyring: PathBuf,
+    extra_args: Vec<String>,
     log: PathBuf,
 }
 
 impl NodePlugin {
+    /// The RBD node plugin as `client.csi-rbd-node`.
     pub async fn start(cluster: &TestCluster, dir: &Path) -> Self {
+        let keyring = cluster.dir.join("keys/client.csi-rbd-node.keyring");
+        Self::start_as(cluster, dir, "rbd", "csi-rbd-node", keyring, &[]).await
+    }
+
+    /// The CephFS node plugin as `client.csi-cephfs-node` where the cluster has
+    /// that user, else as admin; `extra_args` e.g. `["--mounter", "fuse"]`.
+    pub async fn start_cephfs(cluster: &TestCluster, dir: &Path, extra_args: &[&str]) -> Self {
+        let keyring = cluster.dir.join("keys/client.csi-cephfs-node.keyring");
+        if keyring.exists() {
+            Self::start_as(
+                cluster,
+                dir,
+                "cephfs",
+                "csi-cephfs-node",
+                keyring,
+                extra_args,
+            )
+            .await
+        } else {
+            let admin = cluster.keyring();
+            Self::start_as(cluster, dir, "cephfs", "admin", admin, extra_args).await
+        }
+    }
+
+    pub async fn start_as(
+        cluster: &TestCluster,
+        dir: &Path,
+        driver: &'static str,
+        user: &str,
+        keyring: PathBuf,
+        extra_args: &[&str],
+    ) -> Self {
         let mut p = Self {
             child: None,
             endpoint: CsiEndpoint::parse(&format!("unix://{}/node.sock", dir.display())).unwrap(),
             state_dir: dir.join("state"),
             conf: cluster.conf(),
-            keyring: cluster.dir.join("keys/client.csi-rbd-node.keyring"),
+            driver,
+            user: user.to_owned(),
+            keyring,
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
             log: dir.join("node.log"),
         };
         p.spawn().await;
@@ -155,15 +194,23 @@ impl NodePlugin {
             .open(&self.log)
             .expect("node plugin log");
         let child = Command::new(BIN)
-            .args(["csi", "--type", "rbd", "--node", "--nodeid", "test-node"])
+            .args([
+                "csi",
+                "--type",
+                self.driver,
+                "--node",
+                "--nodeid",
+                "test-node",
+            ])
             .arg("--endpoint")
             .arg(self.endpoint.to_string())
             .arg("--state-dir")
             .arg(&self.state_dir)
             .arg("--conf")
             .arg(&self.conf)
-            .args(["--user", "csi-rbd-node", "--keyring"])
+            .args(["--user", &self.user, "--keyring"])
             .arg(&self.keyring)
+            .args(&self.extra_args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)

@@ -3,5 +3,6 @@
 //! them (subvolumes, snapshots, clones, quotas); `node` mounts them.
 
 pub mod controller;
+pub mod node;
 
 pub use controller::CephFsController;

@@ -8,11 +8,10 @@
 //! across the restart.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use super::mapper::{Credentials, MapRequest};
 use crate::error::Error;
-use crate::node::{command, mountinfo};
+use crate::node::{command, fuse, mountinfo};
 
 const FUSE_TYPE: &str = "fuse.rbd-fuse";
 
@@ -107,25 +106,6 @@ pub(super) fn file_alive(file: &Path) -> bool {
     std::fs::metadata(file).is_ok()
 }
 
-/// rbd-fuse processes serving the mount point `dir` (found by command line:
-/// the daemon is not our child once it has daemonized).
-fn fuse_pids(dir: &Path) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let dir = dir.as_os_str().as_encoded_bytes();
-    entries
-        .flatten()
-        .filter_map(|e| Some((e.file_name().to_str()?.parse::<i32>().ok()?, e.path())))
-        .filter(|(_, path)| {
-            let cmdline = std::fs::read(path.join("cmdline")).unwrap_or_default();
-            let mut args = cmdline.split(|b| *b == 0);
-            args.next().is_some_and(|a| a.ends_with(b"rbd-fuse")) && args.any(|a| a == dir)
-        })
-        .map(|(pid, _)| pid)
-        .collect()
-}
-
 /// The backing file of loop device `device`, if it is one.
 pub(super) fn backing_file(device: &Path) -> Option<PathBuf> {
     let name = device.file_name()?.to_str()?;
@@ -178,9 +158,6 @@ async fn mount_fuse(
     command::run("rbd-fuse", &args, doing).await.map(drop)
 }
 
-/// How long an rbd-fuse may take to exit once its mount is gone.
-const EXIT_WAIT: Duration = Duration::from_secs(30);
-
 async fn detach_fuse(dir: &Path) -> Result<(), Error> {
     let doing = format!("unmount rbd-fuse at {}", dir.display());
     if mountinfo::at(dir)
@@ -188,25 +165,11 @@ async fn detach_fuse(dir: &Path) -> Result<(), Error> {
         .is_some()
     {
         // Lazy: a dead rbd-fuse leaves a mount that a plain umount cannot touch.
-        nix::mount::umount2(dir, nix::mount::MntFlags::MNT_DETACH)
-            .map_err(|e| Error::os(&doing, &e.into()))?;
+        fuse::detach(dir)?;
     }
     // The daemon closes the image on its way out; until it has, the image has
     // a watcher and a DeleteVolume right after NodeUnstage would find it busy.
-    let start = Instant::now();
-    while !fuse_pids(dir).is_empty() {
-        if start.elapsed() > EXIT_WAIT {
-            return Err(Error::Node {
-                doing,
-                errno: Some(libc::ETIMEDOUT),
-                detail: format!(
-                    "rbd-fuse (pid {:?}) did not exit within {EXIT_WAIT:?} after its unmount",
-                    fuse_pids(dir)
-                ),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    fuse::wait_exit("rbd-fuse", dir, &doing).await?;
     match std::fs::remove_dir(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -30,7 +30,7 @@ pub(super) async fn map(
     if let Some(id) = find_device(sysfs, req.pool, req.image) {
         return Ok(PathBuf::from(format!("/dev/rbd{id}")));
     }
-    let mons = v1_mon_addrs(rados, &doing).await?;
+    let mons = crate::node::mons::v1_addrs(rados, &doing).await?;
     let key = creds.key(&doing)?;
     let line = add_line(&mons, &creds.user, &key, req.pool, req.image);
     let sys = sysfs.to_owned();
@@ -92,42 +92,6 @@ fn find_device(sysfs: &Path, pool: &str, image: &str) -> Option<String> {
     })
 }
 
-async fn v1_mon_addrs(rados: &Rados, doing: &str) -> Result<Vec<String>, Error> {
-    let cmd = serde_json::json!({"prefix": "mon dump", "format": "json"});
-    let out = rados
-        .mon_command_json(cmd, Vec::new())
-        .await
-        .map_err(|e| Error::ceph(format!("{doing}: read the monitor addresses"), e))?;
-    let addrs = parse_v1_addrs(&out.out);
-    if addrs.is_empty() {
-        return Err(Error::Node {
-            doing: doing.to_owned(),
-            errno: None,
-            detail: "no monitor has a msgr v1 address, which the kernel client needs; bind \
-                     the mons on v1 too"
-                .into(),
-        });
-    }
-    Ok(addrs)
-}
-
-fn parse_v1_addrs(mon_dump: &[u8]) -> Vec<String> {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(mon_dump) else {
-        return Vec::new();
-    };
-    let mons = v["mons"].as_array().cloned().unwrap_or_default();
-    mons.iter()
-        .flat_map(|m| {
-            m["public_addrs"]["addrvec"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter(|a| a["type"] == "v1")
-        .filter_map(|a| a["addr"].as_str().map(str::to_owned))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,15 +109,6 @@ mod tests {
             line,
             "127.0.0.1:6789,10.0.0.2:6789 name=csi-rbd-node,secret=AQB== rbd csi-vol-1 -"
         );
-    }
-
-    #[test]
-    fn v1_addresses_from_mon_dump() {
-        let dump = br#"{"mons":[{"name":"a","public_addrs":{"addrvec":[
-            {"type":"v2","addr":"127.0.0.1:3300","nonce":0},
-            {"type":"v1","addr":"127.0.0.1:6789","nonce":0}]}}]}"#;
-        assert_eq!(parse_v1_addrs(dump), vec!["127.0.0.1:6789".to_string()]);
-        assert!(parse_v1_addrs(b"not json").is_empty());
     }
 
     #[test]

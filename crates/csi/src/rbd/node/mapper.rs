@@ -12,37 +12,7 @@ use rookery_ceph::Rados;
 use super::{fuse, krbd};
 use crate::error::Error;
 
-/// The cephx identity the node maps images with.
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    pub conf: PathBuf,
-    /// Without `client.`.
-    pub user: String,
-    pub keyring: Option<PathBuf>,
-}
-
-impl Credentials {
-    /// The user's key from its keyring (for krbd, which takes it as an option).
-    pub(super) fn key(&self, doing: &str) -> Result<String, Error> {
-        let missing = |detail: String| Error::Node {
-            doing: doing.to_owned(),
-            errno: None,
-            detail,
-        };
-        let path = self
-            .keyring
-            .as_ref()
-            .ok_or_else(|| missing("the kernel mapper needs the node user's --keyring".into()))?;
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::os(format!("{doing}: read {}", path.display()), &e))?;
-        text.lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once('=')?;
-                (k.trim() == "key").then(|| v.trim().to_owned())
-            })
-            .ok_or_else(|| missing(format!("{} holds no key", path.display())))
-    }
-}
+pub use crate::node::creds::Credentials;
 
 /// Which mapper makes the block device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,24 +163,5 @@ mod tests {
             .contains("not supported"));
         assert!("x".parse::<MapperKind>().unwrap_err().contains("use krbd"));
         assert_eq!(MapperKind::RbdFuse.to_string(), "rbd-fuse");
-    }
-
-    #[test]
-    fn key_from_a_keyring() {
-        let path = std::env::temp_dir().join(format!("rookery-keyring-{}", std::process::id()));
-        std::fs::write(&path, "[client.csi-rbd-node]\n\tkey = AQBxyz==\n").unwrap();
-        let creds = Credentials {
-            conf: "/etc/ceph/ceph.conf".into(),
-            user: "csi-rbd-node".into(),
-            keyring: Some(path.clone()),
-        };
-        assert_eq!(creds.key("map").unwrap(), "AQBxyz==");
-        std::fs::write(&path, "[client.x]\n").unwrap();
-        assert!(creds
-            .key("map")
-            .unwrap_err()
-            .to_string()
-            .contains("holds no key"));
-        std::fs::remove_file(&path).unwrap();
     }
 }

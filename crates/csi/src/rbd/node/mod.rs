@@ -35,6 +35,7 @@ use rookery_csi_proto::v1::*;
 use tonic::{Request, Response, Status};
 
 use crate::locks::{LockKind, Locks};
+use crate::node::fields::{required_path, required_volume_id};
 use crate::request::{RequestError, Result};
 use mapper::Mappers;
 pub use mapper::{Credentials, MapperKind};
@@ -108,35 +109,6 @@ impl RbdNode {
             }
         }
     }
-}
-
-/// A required path field: non-empty and absolute.
-fn required_path(field: &'static str, value: &str) -> Result<PathBuf> {
-    if value.is_empty() {
-        return Err(RequestError::invalid(field, "it is required"));
-    }
-    let path = Path::new(value);
-    if !path.is_absolute() {
-        return Err(RequestError::invalid(
-            field,
-            format!("{value:?} is not an absolute path"),
-        ));
-    }
-    Ok(path.to_owned())
-}
-
-/// A volume ID that is safe as a path component (it names the staging mount).
-fn required_volume_id(value: &str) -> Result<&str> {
-    if value.is_empty() {
-        return Err(RequestError::invalid("volume_id", "it is required"));
-    }
-    if value.contains(['/', '\0']) || value == "." || value == ".." {
-        return Err(RequestError::invalid(
-            "volume_id",
-            format!("{value:?} is not a volume ID (it contains a path separator)"),
-        ));
-    }
-    Ok(value)
 }
 
 /// Where NodeStage mounts the volume: `<staging>/<volume id>`.
@@ -245,18 +217,9 @@ impl Node for RbdNode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::CsiCode;
 
     #[test]
-    fn request_fields_are_checked_by_name() {
-        let e = required_path("staging_target_path", "").unwrap_err();
-        assert_eq!(e.code(), CsiCode::InvalidArgument);
-        assert_eq!(e.to_string(), "invalid staging_target_path: it is required");
-        let e = required_path("target_path", "rel/dir").unwrap_err();
-        assert!(e.to_string().contains("not an absolute path"), "{e}");
-        assert!(required_volume_id("a/../b").is_err());
-        assert!(required_volume_id("..").is_err());
-        assert_eq!(required_volume_id("0001-x").unwrap(), "0001-x");
+    fn the_volume_is_staged_under_its_id() {
         assert_eq!(
             staged_path(Path::new("/s"), "0001-x"),
             PathBuf::from("/s/0001-x")
