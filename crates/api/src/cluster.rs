@@ -432,6 +432,11 @@ pub struct NetworkPorts {
     pub csi_metrics: u32,
     /// The RBD CSI node plugin's metrics and liveness endpoint. Default 9081.
     pub csi_node_metrics: u32,
+    /// The CephFS CSI plugin's metrics and liveness endpoint (controller
+    /// role; runs when the cluster has a filesystem). Default 9082.
+    pub csi_cephfs_metrics: u32,
+    /// The CephFS CSI node plugin's metrics and liveness endpoint. Default 9083.
+    pub csi_cephfs_node_metrics: u32,
     /// Other fields, kept.
     #[serde(flatten)]
     pub extra: Extra,
@@ -445,6 +450,8 @@ impl Default for NetworkPorts {
             prometheus: 9283,
             csi_metrics: 9080,
             csi_node_metrics: 9081,
+            csi_cephfs_metrics: 9082,
+            csi_cephfs_node_metrics: 9083,
             extra: Extra::new(),
         }
     }
@@ -457,6 +464,8 @@ impl NetworkPorts {
         "prometheus",
         "csiMetrics",
         "csiNodeMetrics",
+        "csiCephfsMetrics",
+        "csiCephfsNodeMetrics",
     ];
 
     fn report(&self, path: &str, r: &mut Report<'_>) {

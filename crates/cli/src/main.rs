@@ -62,7 +62,7 @@ enum Command {
     Status(cmd::status::StatusArgs),
     /// Stop the local cluster; with --purge, delete its data.
     Down(cmd::down::DownArgs),
-    /// Block volumes of the local cluster, through its CSI plugin.
+    /// Block (RBD) and file (CephFS) volumes of the local cluster, through its CSI plugins.
     Volume(cmd::volume::VolumeArgs),
     /// A CSI plugin (RBD or CephFS) on a unix socket.
     Csi(cmd::csi::CsiArgs),

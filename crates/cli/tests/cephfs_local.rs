@@ -214,6 +214,49 @@ async fn killed_active_mds_fails_over_to_its_standby_and_returns_as_standby() {
     assert_eq!(dump.filesystems.len(), 1);
     assert_eq!(dump.filesystem("myfs").unwrap().id, fscid);
     assert!(dump.filesystem("myfs").unwrap().mdsmap.active(0).is_some());
+    drop(rados);
+
+    // Its CephFS plugins are back too, and `down --purge` releases a mounted
+    // CephFS volume (and its ceph-fuse) instead of deleting under it.
+    for d in ["csi.cephfs", "csi.cephfs-node"] {
+        assert!(c.daemon_pid(d).is_some(), "{d}: {:?}", c.daemons());
+    }
+    let mnt = tempfile::tempdir_in(common::tmp_root()).unwrap();
+    let volume = |args: &[&str]| {
+        let mut full = vec!["volume", "--type", "fs", "--dir", c.dir_str()];
+        full.extend_from_slice(args);
+        let o = rookery(&full);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+    };
+    volume(&["create", "purged", "--size", "64M"]);
+    let at = mnt.path().join("v");
+    volume(&["mount", "purged", at.to_str().unwrap()]);
+    std::fs::write(at.join("f"), b"x").unwrap();
+    let o = rookery(&["down", "--dir", c.dir_str()]);
+    assert!(
+        !o.status.success(),
+        "down under a mounted volume: {}",
+        text(&o)
+    );
+    let o = rookery(&[
+        "down",
+        "--purge",
+        "--yes-really-destroy-data",
+        "--dir",
+        c.dir_str(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let left: Vec<_> = rookery_csi::node::mountinfo::read()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.mount_point.starts_with(mnt.path()) || e.mount_point.starts_with(&c.dir))
+        .map(|e| e.mount_point)
+        .collect();
+    assert!(left.is_empty(), "mounts left after purge: {left:?}");
+    let conf = c.conf().display().to_string();
+    let fuse_left = rookery_runtime_local::cephfs_mounts::fuse_daemons(std::path::Path::new(&conf));
+    assert!(fuse_left.is_empty(), "ceph-fuse left: {fuse_left:?}");
+    assert!(!c.dir.exists());
 }
 
 #[test]

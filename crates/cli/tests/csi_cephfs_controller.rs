@@ -76,7 +76,11 @@ impl Env {
             match self.client.create_volume(req.clone()).await {
                 Ok(r) => return r.into_inner().volume.expect("a volume"),
                 Err(st) if st.code() == tonic::Code::Aborted && start.elapsed().as_secs() < 120 => {
-                    assert!(st.message().contains("clone in progress"), "{}", st.message());
+                    assert!(
+                        st.message().contains("clone in progress"),
+                        "{}",
+                        st.message()
+                    );
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(st) => panic!("CreateVolume {}: {st}", req.name),
@@ -127,11 +131,17 @@ async fn volumes_are_subvolumes_with_quotas_and_ceph_csi_journal_entries() {
     assert_eq!(ctx["clusterID"], env.fsid);
     let sub = ctx["subvolumeName"].clone();
     assert!(sub.starts_with("csi-vol-"), "{sub}");
-    assert!(ctx["subvolumePath"].starts_with(&format!("/volumes/csi/{sub}/")), "{ctx:?}");
+    assert!(
+        ctx["subvolumePath"].starts_with(&format!("/volumes/csi/{sub}/")),
+        "{ctx:?}"
+    );
     let info = env.subvolume(&sub).await.expect("the subvolume exists");
     assert_eq!(info.quota(), Some(100 << 20));
     // ceph-csi's journal: the directory key, the per-volume object's name keys.
-    assert!(env.directory_has("csi.volumes.default", &format!("csi.volume.{name}")).await);
+    assert!(
+        env.directory_has("csi.volumes.default", &format!("csi.volume.{name}"))
+            .await
+    );
     let uuid = sub.trim_start_matches("csi-vol-");
     assert!(vol.volume_id.ends_with(uuid), "{}", vol.volume_id);
     let (attrs, _) = env
@@ -147,7 +157,9 @@ async fn volumes_are_subvolumes_with_quotas_and_ceph_csi_journal_entries() {
     let again = env.create(env.request(&name, 100 * MIB)).await;
     assert_eq!(again.volume_id, vol.volume_id);
     let st = assert_code(
-        env.client.create_volume(env.request(&name, 300 * MIB)).await,
+        env.client
+            .create_volume(env.request(&name, 300 * MIB))
+            .await,
         CsiCode::AlreadyExists,
     );
     assert!(st.message().contains(&name), "{}", st.message());
@@ -180,7 +192,11 @@ async fn volumes_are_subvolumes_with_quotas_and_ceph_csi_journal_entries() {
     let entry = listed
         .entries
         .iter()
-        .find(|e| e.volume.as_ref().is_some_and(|v| v.volume_id == vol.volume_id))
+        .find(|e| {
+            e.volume
+                .as_ref()
+                .is_some_and(|v| v.volume_id == vol.volume_id)
+        })
         .expect("the volume is listed");
     assert_eq!(entry.volume.as_ref().unwrap().capacity_bytes, 200 * MIB);
     let bad_token = ListVolumesRequest {
@@ -216,7 +232,10 @@ async fn volumes_are_subvolumes_with_quotas_and_ceph_csi_journal_entries() {
     env.delete(&vol.volume_id).await;
     env.delete(&vol.volume_id).await;
     assert!(env.subvolume(&sub).await.is_none(), "subvolume left behind");
-    assert!(!env.directory_has("csi.volumes.default", &format!("csi.volume.{name}")).await);
+    assert!(
+        !env.directory_has("csi.volumes.default", &format!("csi.volume.{name}"))
+            .await
+    );
     env.delete("not-a-volume-id").await;
     served.stop().await;
 }
@@ -224,7 +243,9 @@ async fn volumes_are_subvolumes_with_quotas_and_ceph_csi_journal_entries() {
 #[tokio::test]
 async fn snapshots_and_clones_from_snapshots_and_volumes() {
     let (mut env, served) = Env::new().await;
-    let src = env.create(env.request(&common::unique("src"), 64 * MIB)).await;
+    let src = env
+        .create(env.request(&common::unique("src"), 64 * MIB))
+        .await;
     let snap_name = common::unique("snap");
     let snap_req = CreateSnapshotRequest {
         source_volume_id: src.volume_id.clone(),
@@ -243,7 +264,12 @@ async fn snapshots_and_clones_from_snapshots_and_volumes() {
     assert_eq!(snap.source_volume_id, src.volume_id);
     assert_eq!(snap.size_bytes, 64 * MIB);
     // Idempotent by name.
-    let again = env.client.create_snapshot(snap_req).await.unwrap().into_inner();
+    let again = env
+        .client
+        .create_snapshot(snap_req)
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(again.snapshot.unwrap().snapshot_id, snap.snapshot_id);
     let listed = env
         .client
@@ -282,7 +308,10 @@ async fn snapshots_and_clones_from_snapshots_and_volumes() {
     let copy = env.create(from_vol).await;
     assert_eq!(copy.capacity_bytes, 128 * MIB);
     let copy_sub = copy.volume_context["subvolumeName"].clone();
-    assert_eq!(env.subvolume(&copy_sub).await.unwrap().quota(), Some(128 << 20));
+    assert_eq!(
+        env.subvolume(&copy_sub).await.unwrap().quota(),
+        Some(128 << 20)
+    );
 
     // The source cannot go while it has a snapshot; then everything goes.
     let st = assert_code(
@@ -317,7 +346,11 @@ async fn bad_requests_name_the_field_and_leave_nothing() {
     let mut r = env.request(&name, MIB);
     r.parameters.insert("fsName".into(), "no-such-fs".into());
     let st = assert_code(c.create_volume(r).await, CsiCode::InvalidArgument);
-    assert!(st.message().contains("parameters.fsName"), "{}", st.message());
+    assert!(
+        st.message().contains("parameters.fsName"),
+        "{}",
+        st.message()
+    );
     let mut r = env.request(&name, MIB);
     r.parameters.remove("fsName");
     assert_code(c.create_volume(r).await, CsiCode::InvalidArgument);
@@ -334,7 +367,10 @@ async fn bad_requests_name_the_field_and_leave_nothing() {
     assert!(st.message().contains("required_bytes"), "{}", st.message());
     let r = env.request("", MIB);
     assert_code(c.create_volume(r).await, CsiCode::InvalidArgument);
-    assert!(!env.directory_has("csi.volumes.default", &format!("csi.volume.{name}")).await);
+    assert!(
+        !env.directory_has("csi.volumes.default", &format!("csi.volume.{name}"))
+            .await
+    );
     // A missing source is NOT_FOUND.
     let mut r = env.request(&name, MIB);
     r.volume_content_source = Some(VolumeContentSource {
@@ -343,6 +379,9 @@ async fn bad_requests_name_the_field_and_leave_nothing() {
         })),
     });
     assert_code(c.create_volume(r).await, CsiCode::NotFound);
-    assert!(!env.directory_has("csi.volumes.default", &format!("csi.volume.{name}")).await);
+    assert!(
+        !env.directory_has("csi.volumes.default", &format!("csi.volume.{name}"))
+            .await
+    );
     served.stop().await;
 }

@@ -236,17 +236,25 @@ fn a_non_loopback_metrics_address_is_refused_before_anything_starts() {
     assert!(!sock.exists());
 }
 
-/// `up` gives both plugins (controller and node) a metrics port from the spec;
-/// `status` shows the URLs, and each endpoint answers with its plugin live.
+/// `up` gives every plugin (RBD and CephFS, controller and node) a metrics
+/// port from the spec; `status` shows the URLs, and each endpoint answers with
+/// its plugin live.
 #[tokio::test]
 async fn status_shows_the_metrics_url_of_the_plugin_up_started() {
     let c = common::shared();
     let s = c.status();
-    let controller = s["csi_metrics"]["rbd.csi.ceph.com"].as_str();
-    let node = s["csi_node"]["rbd.csi.ceph.com"]["metrics"].as_str();
+    let metrics = |driver: &str| s["csi_metrics"][driver].as_str();
+    let node = |driver: &str| s["csi_node"][driver]["metrics"].as_str();
+    let (rbd, cephfs) = ("rbd.csi.ceph.com", "cephfs.csi.ceph.com");
     let spec = std::fs::read_to_string(c.dir.join("cluster.yaml")).unwrap();
     let o = common::rookery(&["status", "--dir", c.dir_str()]);
-    for (url, key) in [(controller, "csiMetrics"), (node, "csiNodeMetrics")] {
+    // The shared cluster has a filesystem, so the CephFS plugins run too.
+    for (url, key) in [
+        (metrics(rbd), "csiMetrics"),
+        (node(rbd), "csiNodeMetrics"),
+        (metrics(cephfs), "csiCephfsMetrics"),
+        (node(cephfs), "csiCephfsNodeMetrics"),
+    ] {
         let url = url.unwrap_or_else(|| panic!("no {key} URL in status: {s:#}"));
         let port: u16 = url
             .strip_prefix("http://127.0.0.1:")

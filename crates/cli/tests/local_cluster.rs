@@ -227,6 +227,13 @@ async fn killed_supervisor_leaves_daemons_serving_and_up_adopts_them_then_down_u
         .map(|d| c.daemon_pid(d))
         .collect();
     assert!(pids.iter().all(Option::is_some), "{:?}", c.daemons());
+    // No filesystem, no CephFS plugin.
+    for d in ["csi.cephfs", "csi.cephfs-node"] {
+        assert_eq!(c.daemon_pid(d), None, "{:?}", c.daemons());
+    }
+    let s = c.status();
+    assert!(s["csi"].get("cephfs.csi.ceph.com").is_none(), "{s:#}");
+    assert!(s["csi_node"].get("cephfs.csi.ceph.com").is_none(), "{s:#}");
     let sup = c.supervisor_pid().unwrap();
     kill(Pid::from_raw(sup as i32), Signal::SIGKILL).unwrap();
     let start = Instant::now();

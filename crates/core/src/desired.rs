@@ -66,6 +66,10 @@ pub struct Ports {
     pub csi_metrics: u16,
     /// The RBD CSI node plugin's `/metrics` and `/healthz`.
     pub csi_node_metrics: u16,
+    /// The CephFS CSI plugin's `/metrics` and `/healthz`.
+    pub csi_cephfs_metrics: u16,
+    /// The CephFS CSI node plugin's `/metrics` and `/healthz`.
+    pub csi_cephfs_node_metrics: u16,
 }
 
 /// When Ceph stops writes (full), backfill, and warns (nearfull).
@@ -196,6 +200,8 @@ pub fn from_manifest(m: &Manifest) -> DesiredCluster {
             dashboard: port(spec.dashboard.port()),
             csi_metrics: port(spec.network.ports.csi_metrics),
             csi_node_metrics: port(spec.network.ports.csi_node_metrics),
+            csi_cephfs_metrics: port(spec.network.ports.csi_cephfs_metrics),
+            csi_cephfs_node_metrics: port(spec.network.ports.csi_cephfs_node_metrics),
         },
         ratios: FullRatios {
             full: st.full_ratio.unwrap_or(defaults.full),

@@ -1,6 +1,7 @@
-//! The local cluster's CSI plugin: its least-privilege cephx users (as Rook
-//! creates them for ceph-csi) and the supervised `rookery csi` process that
-//! serves the CSI socket, and its metrics and liveness on a loopback port.
+//! The local cluster's CSI plugins: their least-privilege cephx users (as Rook
+//! creates them for ceph-csi) and the supervised `rookery csi` processes that
+//! serve the CSI sockets, with metrics and liveness on loopback ports. RBD
+//! always runs; CephFS (controller and node) when the cluster has a filesystem.
 
 use std::path::PathBuf;
 
@@ -35,8 +36,55 @@ pub const RBD_NODE: CsiUser = CsiUser {
     caps: &[("mon", "profile rbd"), ("osd", "profile rbd")],
 };
 
+/// Creates subvolumes and snapshots through the mgr `volumes` module and
+/// reads the journal in the metadata pool (Rook's caps for it).
+pub const CEPHFS_PROVISIONER: CsiUser = CsiUser {
+    id: "csi-cephfs-provisioner",
+    caps: &[
+        ("mon", "allow r"),
+        ("mgr", "allow rw"),
+        ("osd", "allow rw tag cephfs metadata=*"),
+    ],
+};
+
+/// Mounts volumes on a node: file data and metadata through the MDS.
+pub const CEPHFS_NODE: CsiUser = CsiUser {
+    id: "csi-cephfs-node",
+    caps: &[
+        ("mon", "allow r"),
+        ("mgr", "allow rw"),
+        ("osd", "allow rw tag cephfs *=*"),
+        ("mds", "allow rw"),
+    ],
+};
+
 /// The supervised daemon's name.
 pub const RBD_DAEMON: &str = "csi.rbd";
+
+/// The CSI drivers the local runtime runs, as `rookery csi --type` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    Rbd,
+    CephFs,
+}
+
+impl Driver {
+    /// `rookery csi --type`.
+    pub fn type_arg(self) -> &'static str {
+        match self {
+            Self::Rbd => "rbd",
+            Self::CephFs => "cephfs",
+        }
+    }
+
+    /// The CSI driver name (keys of status' and `up`'s CSI maps).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rbd => "rbd.csi.ceph.com",
+            Self::CephFs => "cephfs.csi.ceph.com",
+        }
+    }
+}
 
 pub fn keyring_path(layout: &Layout, user: &CsiUser) -> PathBuf {
     layout
@@ -49,8 +97,9 @@ pub fn rbd_endpoint(layout: &Layout) -> String {
     format!("unix://{}", layout.run_dir().join("csi-rbd.sock").display())
 }
 
-/// Where the RBD plugin serves Prometheus metrics (`/healthz` beside it).
-pub fn rbd_metrics_url(metrics_port: u16) -> String {
+/// Where a plugin with metrics on `metrics_port` serves Prometheus metrics
+/// (`/healthz` beside it).
+pub fn metrics_url(metrics_port: u16) -> String {
     format!("http://{ADDR}:{metrics_port}/metrics")
 }
 
@@ -62,9 +111,14 @@ pub fn stored_ports(layout: &Layout) -> Option<rookery_core::desired::Ports> {
     Some(rookery_core::desired::from_manifest(&manifest).ports)
 }
 
-/// Gets (or creates) the CSI users' keys and writes their keyrings (0600).
-pub async fn ensure_users(layout: &Layout, admin: &Admin) -> Result<()> {
-    for user in [RBD_PROVISIONER, RBD_NODE] {
+/// Gets (or creates) the CSI users' keys and writes their keyrings (0600):
+/// the RBD users, and the CephFS users when `cephfs`.
+pub async fn ensure_users(layout: &Layout, admin: &Admin, cephfs: bool) -> Result<()> {
+    let mut users = vec![RBD_PROVISIONER, RBD_NODE];
+    if cephfs {
+        users.extend([CEPHFS_PROVISIONER, CEPHFS_NODE]);
+    }
+    for user in users {
         let entity = format!("client.{}", user.id);
         let key = admin.auth_get_or_create(&entity, user.caps).await?;
         let path = keyring_path(layout, &user);
@@ -83,6 +137,7 @@ pub async fn ensure_users(layout: &Layout, admin: &Admin) -> Result<()> {
 pub fn rbd_spec(layout: &Layout, exe: &std::path::Path, metrics_port: u16) -> DaemonSpec {
     let conf = layout.conf().display().to_string();
     plugin_spec(
+        Driver::Rbd,
         RBD_DAEMON,
         exe,
         vec![
@@ -97,10 +152,12 @@ pub fn rbd_spec(layout: &Layout, exe: &std::path::Path, metrics_port: u16) -> Da
     )
 }
 
-/// A `rookery csi --type rbd` daemon: `role_args`, then the cluster, the user
-/// and the metrics address every plugin gets. `marker` is the argument that
-/// identifies this plugin's process.
+/// A `rookery csi --type <driver>` daemon: `role_args`, then the cluster, the
+/// user and the metrics address every plugin gets. `marker` is the argument
+/// that identifies this plugin's process.
+#[allow(clippy::too_many_arguments)]
 fn plugin_spec(
+    driver: Driver,
     name: &str,
     exe: &std::path::Path,
     role_args: Vec<String>,
@@ -109,7 +166,9 @@ fn plugin_spec(
     metrics_port: u16,
     marker: String,
 ) -> DaemonSpec {
-    let mut args: Vec<String> = ["csi", "--type", "rbd"].map(String::from).to_vec();
+    let mut args: Vec<String> = ["csi", "--type", driver.type_arg()]
+        .map(String::from)
+        .to_vec();
     args.extend(role_args);
     args.extend([
         "--conf".into(),
@@ -164,6 +223,7 @@ pub fn rbd_node_spec(layout: &Layout, exe: &std::path::Path, metrics_port: u16) 
     // Its own socket: the argument that tells it from the controller plugin.
     let marker = rbd_node_endpoint(layout);
     plugin_spec(
+        Driver::Rbd,
         RBD_NODE_DAEMON,
         exe,
         role,
@@ -179,8 +239,98 @@ pub const MAPPER_FILE: &str = "mapper";
 
 /// The mapper the running node plugin chose (`krbd` or `rbd-fuse`).
 pub fn rbd_node_mapper(layout: &Layout) -> Option<String> {
-    std::fs::read_to_string(rbd_node_state_dir(layout).join(MAPPER_FILE))
+    read_choice(&rbd_node_state_dir(layout).join(MAPPER_FILE))
+}
+
+/// A one-word file a node plugin writes at start, trimmed; None when absent.
+fn read_choice(path: &std::path::Path) -> Option<String> {
+    std::fs::read_to_string(path)
         .ok()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
+}
+
+/// The supervised CephFS plugin (controller role).
+pub const CEPHFS_DAEMON: &str = "csi.cephfs";
+/// The supervised CephFS node plugin.
+pub const CEPHFS_NODE_DAEMON: &str = "csi.cephfs-node";
+
+/// `unix://<dir>/run/csi-cephfs.sock`.
+pub fn cephfs_endpoint(layout: &Layout) -> String {
+    format!(
+        "unix://{}",
+        layout.run_dir().join("csi-cephfs.sock").display()
+    )
+}
+
+/// `unix://<dir>/run/csi-cephfs-node.sock`.
+pub fn cephfs_node_endpoint(layout: &Layout) -> String {
+    format!(
+        "unix://{}",
+        layout.run_dir().join("csi-cephfs-node.sock").display()
+    )
+}
+
+/// Where the CephFS node plugin keeps its stage records: `<dir>/csi/cephfs-node`.
+pub fn cephfs_node_state_dir(layout: &Layout) -> PathBuf {
+    layout.root().join("csi").join("cephfs-node")
+}
+
+/// Where `rookery volume --type fs mount` stages volumes:
+/// `<dir>/csi/cephfs-staging/<name>` (apart from RBD's, as names may repeat).
+pub fn cephfs_staging_dir(layout: &Layout) -> PathBuf {
+    layout.root().join("csi").join("cephfs-staging")
+}
+
+/// The CephFS plugin, controller role (ceph-csi's csi-cephfsplugin
+/// provisioner), as the provisioner user.
+pub fn cephfs_spec(layout: &Layout, exe: &std::path::Path, metrics_port: u16) -> DaemonSpec {
+    let role = vec![
+        "--endpoint".into(),
+        cephfs_endpoint(layout),
+        "--controller".into(),
+    ];
+    // The socket tells it from the RBD plugins, which share the conf.
+    let marker = cephfs_endpoint(layout);
+    plugin_spec(
+        Driver::CephFs,
+        CEPHFS_DAEMON,
+        exe,
+        role,
+        &CEPHFS_PROVISIONER,
+        layout,
+        metrics_port,
+        marker,
+    )
+}
+
+/// The CephFS plugin, node role, as the node user. It mounts with the kernel
+/// client where the kernel has one, else ceph-fuse.
+pub fn cephfs_node_spec(layout: &Layout, exe: &std::path::Path, metrics_port: u16) -> DaemonSpec {
+    let role = vec![
+        "--endpoint".into(),
+        cephfs_node_endpoint(layout),
+        "--node".into(),
+        "--state-dir".into(),
+        cephfs_node_state_dir(layout).display().to_string(),
+    ];
+    let marker = cephfs_node_endpoint(layout);
+    plugin_spec(
+        Driver::CephFs,
+        CEPHFS_NODE_DAEMON,
+        exe,
+        role,
+        &CEPHFS_NODE,
+        layout,
+        metrics_port,
+        marker,
+    )
+}
+
+/// The file in which the CephFS node plugin records the mounter it chose.
+pub use rookery_csi::cephfs::node::MOUNTER_FILE;
+
+/// The mounter the running CephFS node plugin chose (`kernel` or `fuse`).
+pub fn cephfs_node_mounter(layout: &Layout) -> Option<String> {
+    read_choice(&cephfs_node_state_dir(layout).join(MOUNTER_FILE))
 }

@@ -52,7 +52,8 @@ pub async fn down(layout: &Layout, purge: bool, confirmed: bool) -> Result<DownR
             .collect();
         return Err(Error::Refused(format!(
             "volumes of this cluster are still mounted at {}; their I/O would hang once the \
-             cluster stops — unmount them first (`rookery volume unmount NAME`)",
+             cluster stops — unmount them first (`rookery volume unmount NAME`, with \
+             `--type fs` for CephFS volumes)",
             paths.join(", ")
         )));
     }

@@ -6,8 +6,11 @@
 //! progress; `status` and `down` work from any process.
 
 pub mod ceph_ops;
+pub mod cephfs_mounts;
 pub mod config;
 pub mod csi;
+pub mod csi_report;
+mod csi_up;
 pub mod daemons;
 pub mod down;
 pub mod error;

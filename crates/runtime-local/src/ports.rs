@@ -71,6 +71,24 @@ pub fn csi_metrics(desired: &DesiredCluster) -> PortUse {
     }
 }
 
+/// The CephFS CSI plugin's metrics and liveness port.
+pub fn csi_cephfs_metrics(desired: &DesiredCluster) -> PortUse {
+    PortUse {
+        port: desired.ports.csi_cephfs_metrics,
+        what: "CephFS CSI plugin metrics".into(),
+        field: "spec.network.ports.csiCephfsMetrics",
+    }
+}
+
+/// The CephFS CSI node plugin's metrics and liveness port.
+pub fn csi_cephfs_node_metrics(desired: &DesiredCluster) -> PortUse {
+    PortUse {
+        port: desired.ports.csi_cephfs_node_metrics,
+        what: "CephFS CSI node plugin metrics".into(),
+        field: "spec.network.ports.csiCephfsNodeMetrics",
+    }
+}
+
 /// A port nothing listens on right now (for throwaway clusters).
 pub fn free_loopback_port() -> std::io::Result<u16> {
     TcpListener::bind((ADDR, 0))?.local_addr().map(|a| a.port())

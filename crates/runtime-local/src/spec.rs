@@ -83,6 +83,8 @@ fn throwaway_manifest(t: &Throwaway) -> Result<Manifest> {
     ports.prometheus = free_port()?;
     ports.csi_metrics = free_port()?;
     ports.csi_node_metrics = free_port()?;
+    ports.csi_cephfs_metrics = free_port()?;
+    ports.csi_cephfs_node_metrics = free_port()?;
     for pool in &mut m.pools {
         pool.spec.replicated.size = pool_size;
         pool.spec.replicated.require_safe_replica_size = pool_size > 1;
@@ -164,6 +166,8 @@ mod tests {
             p.dashboard,
             p.csi_metrics,
             p.csi_node_metrics,
+            p.csi_cephfs_metrics,
+            p.csi_cephfs_node_metrics,
         ];
         assert!(all.iter().all(|p| *p > 1024), "{all:?}");
         assert!(d.filesystems.is_empty());

@@ -3,7 +3,6 @@
 //! and restarts, recent events). Works without Ceph when the cluster is down.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -16,15 +15,7 @@ use crate::lock;
 use crate::procs;
 use crate::supervisor::DaemonStatus;
 
-/// A node plugin: where it serves and how it maps images.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct CsiNodeStatus {
-    pub endpoint: String,
-    /// `krbd` or `rbd-fuse`, as the plugin chose it; None before it has.
-    pub mapper: Option<String>,
-    /// Its Prometheus metrics URL (`/healthz` beside it).
-    pub metrics: Option<String>,
-}
+pub use crate::csi_report::CsiNodeStatus;
 
 /// Everything `status` shows; `--output json` prints it as is.
 #[derive(Debug, Clone, Serialize)]
@@ -82,33 +73,10 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
         Vec::new()
     };
     let pw = layout.dashboard_password();
-    let rbd = crate::csi::rbd_endpoint(layout);
-    let rbd_up = running && Path::new(rbd.trim_start_matches("unix://")).exists();
-    let csi = if rbd_up {
-        BTreeMap::from([("rbd.csi.ceph.com".to_string(), rbd)])
+    let plugins = if running {
+        crate::csi_report::observe(layout, crate::csi::stored_ports(layout))
     } else {
-        BTreeMap::new()
-    };
-    let ports = crate::csi::stored_ports(layout);
-    let node = crate::csi::rbd_node_endpoint(layout);
-    let csi_node = if running && Path::new(node.trim_start_matches("unix://")).exists() {
-        BTreeMap::from([(
-            "rbd.csi.ceph.com".to_string(),
-            CsiNodeStatus {
-                endpoint: node,
-                mapper: crate::csi::rbd_node_mapper(layout),
-                metrics: ports.map(|p| crate::csi::rbd_metrics_url(p.csi_node_metrics)),
-            },
-        )])
-    } else {
-        BTreeMap::new()
-    };
-    let csi_metrics = match ports {
-        Some(p) if rbd_up => BTreeMap::from([(
-            "rbd.csi.ceph.com".to_string(),
-            crate::csi::rbd_metrics_url(p.csi_metrics),
-        )]),
-        _ => BTreeMap::new(),
+        crate::csi_report::CsiEndpoints::default()
     };
     StatusReport {
         dir: layout.root().display().to_string(),
@@ -122,9 +90,9 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
         ceph,
         ceph_error,
         services,
-        csi,
-        csi_metrics,
-        csi_node,
+        csi: plugins.csi,
+        csi_metrics: plugins.csi_metrics,
+        csi_node: plugins.csi_node,
         dashboard_password_file: pw.exists().then(|| pw.display().to_string()),
         daemons,
         unsupervised: if running {

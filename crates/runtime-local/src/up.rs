@@ -18,7 +18,7 @@ use crate::filesystem::FilesystemReport;
 use crate::layout::{write_atomic, Layout};
 use crate::progress::Progress;
 use crate::supervisor::Supervisor;
-use crate::{csi, mds, mgr, mon, osd, ports};
+use crate::{csi_up, mds, mgr, mon, osd, ports};
 
 /// What `up` reports when the cluster is up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -159,23 +159,7 @@ pub async fn bring_up(
         mds::ensure_filesystems(layout, desired, &admin, sup, events, progress, &plan).await?;
     }
 
-    let step = progress.step("csi", "starting the RBD CSI plugins");
-    csi::ensure_users(layout, &admin).await?;
-    let exe = std::env::current_exe().ctx("cannot find the rookery binary", "/proc/self/exe")?;
-    sup.start(csi::rbd_spec(layout, &exe, desired.ports.csi_metrics));
-    let csi_endpoint = csi::rbd_endpoint(layout);
-    wait_for_socket(layout, csi::RBD_DAEMON, &csi_endpoint, deadline).await?;
-    sup.start(csi::rbd_node_spec(
-        layout,
-        &exe,
-        desired.ports.csi_node_metrics,
-    ));
-    let node_endpoint = csi::rbd_node_endpoint(layout);
-    wait_for_socket(layout, csi::RBD_NODE_DAEMON, &node_endpoint, deadline).await?;
-    let csi_metrics = csi::rbd_metrics_url(desired.ports.csi_metrics);
-    step.done(format!(
-        "controller {csi_endpoint}, node {node_endpoint}, metrics {csi_metrics}"
-    ));
+    let plugins = csi_up::start(layout, desired, &admin, sup, progress, deadline).await?;
 
     let services = mgr::enable_modules(
         layout,
@@ -228,16 +212,9 @@ pub async fn bring_up(
         health: snap.health,
         remaining: final_state.waiting_for,
         services,
-        csi: BTreeMap::from([("rbd.csi.ceph.com".to_string(), csi_endpoint)]),
-        csi_metrics: BTreeMap::from([("rbd.csi.ceph.com".to_string(), csi_metrics)]),
-        csi_node: BTreeMap::from([(
-            "rbd.csi.ceph.com".to_string(),
-            crate::status::CsiNodeStatus {
-                endpoint: node_endpoint,
-                mapper: csi::rbd_node_mapper(layout),
-                metrics: Some(csi::rbd_metrics_url(desired.ports.csi_node_metrics)),
-            },
-        )]),
+        csi: plugins.csi,
+        csi_metrics: plugins.csi_metrics,
+        csi_node: plugins.csi_node,
         filesystems,
         mds_active_after,
         osds_up_after,
@@ -288,19 +265,13 @@ fn check_ports(
     if !mgr_running {
         uses.extend(ports::mgr_modules(desired));
     }
-    let csi_running = std::env::current_exe().is_ok_and(|exe| {
-        let spec = csi::rbd_spec(layout, &exe, desired.ports.csi_metrics);
-        sup.adoptable(&spec).is_some() || sup.is_supervised(&spec.name)
-    });
-    if !csi_running {
-        uses.push(ports::csi_metrics(desired));
-    }
-    let node_running = std::env::current_exe().is_ok_and(|exe| {
-        let spec = csi::rbd_node_spec(layout, &exe, desired.ports.csi_node_metrics);
-        sup.adoptable(&spec).is_some() || sup.is_supervised(&spec.name)
-    });
-    if !node_running {
-        uses.push(ports::csi_node_metrics(desired));
+    // A plugin's metrics port is free unless that plugin runs already.
+    if let Ok(exe) = std::env::current_exe() {
+        for p in csi_up::plugins(layout, desired, &exe) {
+            if sup.adoptable(&p.spec).is_none() && !sup.is_supervised(&p.spec.name) {
+                uses.push(p.port);
+            }
+        }
     }
     ports::check_free(&uses)
 }
@@ -394,28 +365,6 @@ async fn start_osds(
         return Err(e);
     }
     step.done("created");
-    Ok(())
-}
-
-/// Waits for the CSI plugin to create its socket (it connects to the cluster
-/// first), so `up` returns with the endpoint usable.
-async fn wait_for_socket(
-    layout: &Layout,
-    daemon: &str,
-    endpoint: &str,
-    deadline: Instant,
-) -> Result<()> {
-    let path = std::path::PathBuf::from(endpoint.trim_start_matches("unix://"));
-    while !path.exists() {
-        if Instant::now() >= deadline {
-            return Err(Error::Timeout {
-                what: format!("the CSI plugin's socket {}", path.display()),
-                secs: 0,
-                missing: format!("see {}", layout.daemon_output(daemon).display()),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     Ok(())
 }
 

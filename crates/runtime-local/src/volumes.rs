@@ -1,6 +1,7 @@
 //! Volumes of this cluster that are mounted on this host through its node
-//! plugin's FUSE mapper: loop devices over image files under the cluster
-//! directory, the filesystems mounted from them and their bind mounts.
+//! plugins: RBD volumes through the FUSE mapper (loop devices over image
+//! files under the cluster directory, the filesystems mounted from them and
+//! their bind mounts) and CephFS volumes (see `cephfs_mounts`).
 //!
 //! `down` refuses to stop a cluster under mounted volumes (their I/O would
 //! hang until it is back), and `down --purge` releases them first so that
@@ -45,7 +46,16 @@ fn loops_under(root: &Path) -> Vec<(PathBuf, (u32, u32))> {
 /// Every mount of a volume of the cluster at `layout`, bind mounts included.
 pub fn mounted(layout: &Layout) -> Vec<VolumeMount> {
     let table = mountinfo::read().unwrap_or_default();
-    mounts_of(&table, &loops_under(layout.root()))
+    let mut found = mounts_of(&table, &loops_under(layout.root()));
+    found.extend(
+        crate::cephfs_mounts::mounted(layout, &table)
+            .into_iter()
+            .map(|e| VolumeMount {
+                mount_point: e.mount_point.clone(),
+                device: PathBuf::from(&e.source),
+            }),
+    );
+    found
 }
 
 fn mounts_of(table: &[MountEntry], loops: &[(PathBuf, (u32, u32))]) -> Vec<VolumeMount> {
@@ -85,6 +95,7 @@ pub fn release_all(layout: &Layout) {
             tracing::warn!(mount = %m.display(), error = %e, "cannot unmount");
         }
     }
+    crate::cephfs_mounts::stop_fuse_daemons(layout);
     for (device, _) in loops_under(layout.root()) {
         let status = std::process::Command::new("losetup")
             .arg("-d")

@@ -20,6 +20,8 @@ fn an_empty_spec_gets_the_local_defaults() {
     assert_eq!(s.network.ports.prometheus, 9283);
     assert_eq!(s.network.ports.csi_metrics, 9080);
     assert_eq!(s.network.ports.csi_node_metrics, 9081);
+    assert_eq!(s.network.ports.csi_cephfs_metrics, 9082);
+    assert_eq!(s.network.ports.csi_cephfs_node_metrics, 9083);
     assert_eq!(s.storage.files.count, 3);
     assert_eq!(s.storage.files.size, Quantity::gib(10));
     assert!(s.storage.devices.is_empty());

@@ -144,7 +144,7 @@ spec:
   network:
     provider: host
     hostNetwork: true
-    ports: {monV2: 3300, monV1: 6789, prometheus: 9283, csiMetrics: 9080, csiNodeMetrics: 9081}
+    ports: {monV2: 3300, monV1: 6789, prometheus: 9283, csiMetrics: 9080, csiNodeMetrics: 9081, csiCephfsMetrics: 9082, csiCephfsNodeMetrics: 9083}
   storage:
     useAllNodes: false
     useAllDevices: false

@@ -188,6 +188,30 @@ fn ports() {
         "spec.network.ports.csiNodeMetrics",
         "port 9080 overlaps spec.network.ports.csiMetrics",
     );
+    m.cluster.spec.network.ports.csi_node_metrics = 9081;
+
+    // So are the CephFS plugins' ports, filesystem or not.
+    m.cluster.spec.network.ports.csi_cephfs_metrics = 9081;
+    assert_error(
+        &m,
+        "spec.network.ports.csiCephfsMetrics",
+        "port 9081 overlaps spec.network.ports.csiNodeMetrics",
+    );
+    m.cluster.spec.network.ports.csi_cephfs_metrics = 70000;
+    assert_error(
+        &m,
+        "spec.network.ports.csiCephfsMetrics",
+        "70000 is not a port",
+    );
+    m.cluster.spec.network.ports.csi_cephfs_metrics = 9082;
+    m.cluster.spec.network.ports.csi_cephfs_node_metrics = 9082;
+    assert_error(
+        &m,
+        "spec.network.ports.csiCephfsNodeMetrics",
+        "port 9082 overlaps spec.network.ports.csiCephfsMetrics",
+    );
+    m.cluster.spec.network.ports.csi_cephfs_node_metrics = 9083;
+    assert!(m.validate().is_ok());
 }
 
 #[test]

@@ -187,6 +187,18 @@ fn check_ports(spec: &ClusterSpec, c: &mut Checker<'_>) {
             first: ports.csi_node_metrics,
             count: 1,
         },
+        // The CephFS plugins run only with a filesystem, but one may be added
+        // to the manifest at any time: keep their ports reserved regardless.
+        PortUse {
+            path: "spec.network.ports.csiCephfsMetrics",
+            first: ports.csi_cephfs_metrics,
+            count: 1,
+        },
+        PortUse {
+            path: "spec.network.ports.csiCephfsNodeMetrics",
+            first: ports.csi_cephfs_node_metrics,
+            count: 1,
+        },
     ];
     if spec.mgr_modules_enabled().iter().any(|m| m == "prometheus") {
         uses.push(PortUse {

@@ -170,11 +170,11 @@ fn render(r: &StatusReport) -> String {
             let _ = writeln!(o, "    {name:<11} {url}");
         }
         for (driver, node) in &r.csi_node {
-            let mapper = node.mapper.as_deref().unwrap_or("not chosen yet");
             let _ = writeln!(
                 o,
-                "    csi node    {driver} on {} (maps images with {mapper})",
-                node.endpoint
+                "    csi node    {driver} on {} ({})",
+                node.endpoint,
+                node.attachment()
             );
             if let Some(url) = &node.metrics {
                 let _ = writeln!(o, "    csi node metrics {url} (liveness: /healthz)");

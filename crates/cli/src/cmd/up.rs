@@ -154,10 +154,10 @@ fn print_summary(layout: &rookery_runtime_local::Layout, s: &UpSummary, pid: u32
         println!("  {name:<11} {url}");
     }
     for (driver, node) in &s.csi_node {
-        let mapper = node.mapper.as_deref().unwrap_or("not chosen yet");
         println!(
-            "  csi node    {driver} on {} (maps images with {mapper})",
-            node.endpoint
+            "  csi node    {driver} on {} ({})",
+            node.endpoint,
+            node.attachment()
         );
         if let Some(url) = &node.metrics {
             println!("  csi node metrics {url} (liveness: /healthz)");

@@ -1,32 +1,34 @@
 //! `rookery volume`: a small CSI client (a container orchestrator on the
-//! command line) for the local cluster's RBD plugin: volumes, snapshots and
-//! clones through its Controller, mounts through its Node service. Volumes and
+//! command line) for the local cluster's RBD plugin (`--type block`, the
+//! default) and CephFS plugin (`--type fs`): volumes, snapshots and clones
+//! through its Controller, mounts through its Node service. Volumes and
 //! snapshots are named by their CSI request name; names resolve to IDs through
 //! the same journals the plugin writes.
 //!
-//! One file per concern: `ctx` (cluster, journals, endpoints), `snapshot`
-//! (snapshots and clones), `mount` (mount/unmount).
+//! One file per concern: `driver` (what differs between block and fs), `ctx`
+//! (cluster, journals, endpoints), `snapshot` (snapshots and clones), `mount`
+//! (mount/unmount), `retry` (ABORTED answers, retried as a CO does).
 
 mod ctx;
+mod driver;
 mod mount;
+mod retry;
 mod snapshot;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use rookery_csi::grpc::proto::v1::volume_capability::{
-    access_mode::Mode, AccessMode, AccessType, MountVolume,
-};
 use rookery_csi::grpc::proto::v1::{
     CapacityRange, ControllerExpandVolumeRequest, CreateVolumeRequest, DeleteVolumeRequest, Volume,
-    VolumeCapability, VolumeContentSource,
+    VolumeContentSource,
 };
 
 use crate::output::bytes;
 use crate::{runtime, DirArg, Output};
 use ctx::{Ctx, VolumeRow};
+use driver::VolumeType;
+use retry::retry_aborted;
 
 #[derive(clap::Args, Debug)]
 pub struct VolumeArgs {
@@ -34,24 +36,33 @@ pub struct VolumeArgs {
     command: VolumeCommand,
     #[command(flatten)]
     dir: DirArg,
-    /// RBD pool of the volumes.
-    #[arg(long, default_value = "rbd", global = true)]
-    pool: String,
+    /// block: RBD images; fs: CephFS subvolumes (shared, mountable at many
+    /// paths at once).
+    #[arg(long = "type", value_enum, default_value_t, global = true)]
+    kind: VolumeType,
+    /// block: the RBD pool of the volumes (default rbd). fs: the data pool
+    /// for new volumes (default: the filesystem's first).
+    #[arg(long, global = true)]
+    pool: Option<String>,
+    /// fs: the filesystem of the volumes (default: the cluster's first).
+    #[arg(long, global = true)]
+    fs: Option<String>,
     #[arg(long, value_enum, default_value_t, global = true)]
     output: Output,
 }
 
 #[derive(clap::Subcommand, Debug)]
 enum VolumeCommand {
-    /// Create a block volume (an RBD image), e.g. `--size 10G`.
+    /// Create a volume (an RBD image, or with `--type fs` a CephFS subvolume
+    /// with the size as its quota), e.g. `--size 10G`.
     Create {
         name: String,
         #[arg(long, default_value = "1G")]
         size: String,
     },
-    /// List the volumes of the pool.
+    /// List the volumes of the pool (or filesystem).
     List,
-    /// Delete a volume (its image goes to the trash and is purged).
+    /// Delete a volume (an image goes to the trash and is purged).
     Delete { name: String },
     /// Grow a volume to `--size` (a mounted filesystem grows with it).
     Expand {
@@ -76,14 +87,16 @@ enum VolumeCommand {
         #[arg(long)]
         size: Option<String>,
     },
-    /// Mount a volume's filesystem at PATH, formatting the volume first if it
-    /// is blank (never otherwise).
+    /// Mount a volume's filesystem at PATH. Block: formatting the volume
+    /// first if it is blank (never otherwise). Fs: again at another PATH
+    /// shares it.
     Mount {
         name: String,
         path: PathBuf,
-        /// Filesystem: ext4 or xfs.
-        #[arg(long, default_value = "ext4")]
-        fs: String,
+        /// Block: the filesystem to make, ext4 or xfs. (`--fs` names the
+        /// CephFS filesystem of `--type fs` volumes.)
+        #[arg(long = "fs-type", default_value = "ext4")]
+        fs_type: String,
         #[arg(long)]
         read_only: bool,
     },
@@ -96,30 +109,39 @@ pub fn run(args: VolumeArgs) -> anyhow::Result<ExitCode> {
     let layout = args.dir.layout();
     let out = args.output;
     runtime()?.block_on(async move {
-        let ctx = Ctx::connect(&layout, &args.pool).await?;
+        let ctx =
+            Ctx::connect(&layout, args.kind, args.pool.as_deref(), args.fs.as_deref()).await?;
         match args.command {
             VolumeCommand::Create { name, size } => {
                 let bytes = parse_size(&size)?;
                 let vol = create(&ctx, &name, Some(bytes), None).await?;
-                print_rows(&[row(name, vol)], out)?;
+                print_rows(&ctx, &[row(&ctx, name, vol)], out)?;
             }
-            VolumeCommand::List => print_rows(&ctx.list().await?, out)?,
+            VolumeCommand::List => print_rows(&ctx, &ctx.list().await?, out)?,
             VolumeCommand::Delete { name } => {
                 let id = ctx.volume_id(&name).await?;
-                let mut ctl = ctx.controller().await?;
-                ctl.delete_volume(DeleteVolumeRequest {
-                    volume_id: id,
-                    ..Default::default()
+                let ctl = ctx.controller().await?;
+                retry_aborted(|| {
+                    let (mut ctl, volume_id) = (ctl.clone(), id.clone());
+                    async move {
+                        ctl.delete_volume(DeleteVolumeRequest {
+                            volume_id,
+                            ..Default::default()
+                        })
+                        .await
+                    }
                 })
-                .await
-                .map_err(status_error)?;
+                .await?;
                 if out == Output::Text {
-                    println!("Deleted volume {name} (its image is purged in the background).");
+                    match ctx.driver.kind {
+                        VolumeType::Block => println!(
+                            "Deleted volume {name} (its image is purged in the background)."
+                        ),
+                        VolumeType::Fs => println!("Deleted volume {name}."),
+                    }
                 }
             }
-            VolumeCommand::Expand { name, size } => {
-                expand(&ctx, &layout, &name, &size, out).await?
-            }
+            VolumeCommand::Expand { name, size } => expand(&ctx, &name, &size, out).await?,
             VolumeCommand::Snapshot { command } => snapshot::run(&ctx, command, out).await?,
             VolumeCommand::Clone {
                 source,
@@ -130,16 +152,16 @@ pub fn run(args: VolumeArgs) -> anyhow::Result<ExitCode> {
                 let bytes = size.as_deref().map(parse_size).transpose()?;
                 let source = snapshot::content_source(&ctx, &source, snapshot).await?;
                 let vol = create(&ctx, &name, bytes, Some(source)).await?;
-                print_rows(&[row(name, vol)], out)?;
+                print_rows(&ctx, &[row(&ctx, name, vol)], out)?;
             }
             VolumeCommand::Mount {
                 name,
                 path,
-                fs,
+                fs_type,
                 read_only,
-            } => mount::mount(&ctx, &layout, &name, &path, &fs, read_only, out).await?,
+            } => mount::mount(&ctx, &name, &path, &fs_type, read_only, out).await?,
             VolumeCommand::Unmount { name, path } => {
-                mount::unmount(&ctx, &layout, &name, path.as_deref(), out).await?
+                mount::unmount(&ctx, &name, path.as_deref(), out).await?
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -159,50 +181,45 @@ async fn create(
         (None, Some(_)) => 0,
         (None, None) => 1 << 30,
     };
-    let mut ctl = ctx.controller().await?;
-    ctl.create_volume(CreateVolumeRequest {
+    let ctl = ctx.controller().await?;
+    let request = CreateVolumeRequest {
         name: name.to_owned(),
         capacity_range: Some(CapacityRange {
             required_bytes: required,
             limit_bytes: 0,
         }),
-        volume_capabilities: vec![rwo_mount()],
-        parameters: HashMap::from([
-            ("clusterID".to_string(), ctx.fsid.clone()),
-            ("pool".to_string(), ctx.pool.clone()),
-        ]),
+        volume_capabilities: vec![ctx.driver.capability("ext4")],
+        parameters: ctx.driver.parameters(&ctx.fsid),
         volume_content_source: source,
         ..Default::default()
+    };
+    // A CephFS clone answers ABORTED while it copies; the retry finds it.
+    retry_aborted(|| {
+        let (mut ctl, request) = (ctl.clone(), request.clone());
+        async move { ctl.create_volume(request).await }
     })
-    .await
-    .map_err(status_error)?
-    .into_inner()
+    .await?
     .volume
     .context("the plugin returned no volume")
 }
 
-fn row(name: String, vol: Volume) -> VolumeRow {
+fn row(ctx: &Ctx, name: String, vol: Volume) -> VolumeRow {
+    let key = match ctx.driver.kind {
+        VolumeType::Block => "imageName",
+        VolumeType::Fs => "subvolumeName",
+    };
     VolumeRow {
         name,
-        image: vol
-            .volume_context
-            .get("imageName")
-            .cloned()
-            .unwrap_or_default(),
+        image: vol.volume_context.get(key).cloned().unwrap_or_default(),
         volume_id: vol.volume_id,
         size_bytes: u64::try_from(vol.capacity_bytes).unwrap_or(0),
     }
 }
 
-/// Grows the image through the controller, then — when the volume is mounted
-/// here — its filesystem through the node plugin.
-async fn expand(
-    ctx: &Ctx,
-    layout: &rookery_runtime_local::Layout,
-    name: &str,
-    size: &str,
-    out: Output,
-) -> anyhow::Result<()> {
+/// Grows the volume through the controller, then — when the volume is
+/// mounted here and the plugin says so (RBD) — its filesystem through the
+/// node plugin. A CephFS quota needs no node step.
+async fn expand(ctx: &Ctx, name: &str, size: &str, out: Output) -> anyhow::Result<()> {
     let bytes = parse_size(size)?;
     let id = ctx.volume_id(name).await?;
     let mut ctl = ctx.controller().await?;
@@ -213,13 +230,14 @@ async fn expand(
                 required_bytes: i64::try_from(bytes)?,
                 limit_bytes: 0,
             }),
-            volume_capability: Some(rwo_mount()),
+            volume_capability: Some(ctx.driver.capability("ext4")),
             ..Default::default()
         })
         .await
         .map_err(status_error)?
         .into_inner();
-    let grown_fs = mount::grow_if_mounted(ctx, layout, name, &id, bytes).await?;
+    let grown_fs =
+        r.node_expansion_required && mount::grow_if_mounted(ctx, name, &id, bytes).await?;
     if out == Output::Text {
         let fs_note = if grown_fs {
             " (its mounted filesystem too)"
@@ -237,18 +255,6 @@ async fn expand(
         );
     }
     Ok(())
-}
-
-fn rwo_mount() -> VolumeCapability {
-    VolumeCapability {
-        access_mode: Some(AccessMode {
-            mode: Mode::SingleNodeWriter as i32,
-        }),
-        access_type: Some(AccessType::Mount(MountVolume {
-            fs_type: "ext4".into(),
-            ..Default::default()
-        })),
-    }
 }
 
 pub(crate) fn status_error(s: tonic::Status) -> anyhow::Error {
@@ -272,12 +278,13 @@ fn parse_size(s: &str) -> anyhow::Result<u64> {
     Ok(q.bytes())
 }
 
-fn print_rows(rows: &[VolumeRow], output: Output) -> anyhow::Result<()> {
+fn print_rows(ctx: &Ctx, rows: &[VolumeRow], output: Output) -> anyhow::Result<()> {
     if output == Output::Json {
         println!("{}", serde_json::to_string_pretty(rows)?);
         return Ok(());
     }
-    println!("{:<24} {:>10}  {:<45} VOLUME ID", "NAME", "SIZE", "IMAGE");
+    let object = ctx.driver.object_label();
+    println!("{:<24} {:>10}  {:<45} VOLUME ID", "NAME", "SIZE", object);
     for r in rows {
         println!(
             "{:<24} {:>10}  {:<45} {}",

@@ -1,19 +1,16 @@
 //! `rookery volume mount NAME PATH` and `unmount NAME [PATH]`: what kubelet
 //! does for a pod, on the command line — NodeStage at a staging directory under
-//! the cluster's, then NodePublish at PATH; and back.
+//! the cluster's, then NodePublish at PATH; and back. The same for both
+//! drivers; `driver` says where the stage lands and what it needs.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use rookery_csi::grpc::proto::v1::volume_capability::access_mode::Mode;
-use rookery_csi::grpc::proto::v1::volume_capability::{AccessMode, AccessType, MountVolume};
 use rookery_csi::grpc::proto::v1::{
     CapacityRange, NodeExpandVolumeRequest, NodePublishVolumeRequest, NodeStageVolumeRequest,
-    NodeUnpublishVolumeRequest, NodeUnstageVolumeRequest, VolumeCapability,
+    NodeUnpublishVolumeRequest, NodeUnstageVolumeRequest,
 };
 use rookery_csi::node::mountinfo;
-use rookery_csi::rbd::node::record;
-use rookery_runtime_local::Layout;
 use serde::Serialize;
 
 use super::ctx::Ctx;
@@ -30,23 +27,6 @@ struct Mounted {
     read_only: bool,
 }
 
-fn capability(fs_type: &str) -> VolumeCapability {
-    VolumeCapability {
-        access_mode: Some(AccessMode {
-            mode: Mode::SingleNodeWriter as i32,
-        }),
-        access_type: Some(AccessType::Mount(MountVolume {
-            fs_type: fs_type.into(),
-            ..Default::default()
-        })),
-    }
-}
-
-/// Where the volume `name` is staged: `<cluster>/csi/staging/<name>`.
-fn staging(layout: &Layout, name: &str) -> PathBuf {
-    rookery_runtime_local::csi::rbd_staging_dir(layout).join(name)
-}
-
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     if path.is_absolute() {
         return Ok(path.to_owned());
@@ -58,7 +38,6 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
 
 pub async fn mount(
     ctx: &Ctx,
-    layout: &Layout,
     name: &str,
     path: &Path,
     fs_type: &str,
@@ -72,14 +51,18 @@ pub async fn mount(
             path.display()
         );
     }
-    let volume_id = ctx.volume_id(name).await?;
-    let staging = staging(layout, name);
+    let (volume_id, object) = ctx.volume(name).await?;
+    let d = &ctx.driver;
+    let staging = d.staging(name);
+    let capability = d.capability(fs_type);
     let mut node = ctx.node().await?;
-    // The node plugin finds pool and image through the journal by itself.
+    // Staging again is a no-op when the volume is staged already (a second
+    // mount of a CephFS volume publishes the same stage).
     node.node_stage_volume(NodeStageVolumeRequest {
         volume_id: volume_id.clone(),
         staging_target_path: staging.display().to_string(),
-        volume_capability: Some(capability(fs_type)),
+        volume_capability: Some(capability.clone()),
+        volume_context: d.stage_context(&object),
         ..Default::default()
     })
     .await
@@ -89,8 +72,9 @@ pub async fn mount(
         volume_id: volume_id.clone(),
         staging_target_path: staging.display().to_string(),
         target_path: path.display().to_string(),
-        volume_capability: Some(capability(fs_type)),
+        volume_capability: Some(capability),
         readonly: read_only,
+        volume_context: d.stage_context(&object),
         ..Default::default()
     })
     .await
@@ -101,23 +85,24 @@ pub async fn mount(
             path.display()
         )
     })?;
-    let rec = record::read(&staging)?.context("the node plugin left no stage record")?;
+    let (fs_type, device, mapper) = d.staged_as(&staging, &volume_id, fs_type)?;
     let m = Mounted {
         name: name.to_owned(),
         path,
-        fs_type: rec.fs_type.unwrap_or_else(|| fs_type.to_owned()),
-        device: rec.device,
-        mapper: rec.mapper,
+        fs_type,
+        device: PathBuf::from(device),
+        mapper,
         read_only,
     };
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&m)?),
         Output::Text => println!(
-            "Mounted volume {} at {} ({} on {}, mapped by {}{}).",
+            "Mounted volume {} at {} ({} on {}, {} by {}{}).",
             m.name,
             m.path.display(),
             m.fs_type,
             m.device.display(),
+            ctx.driver.attach_verb(),
             m.mapper,
             if read_only { ", read-only" } else { "" }
         ),
@@ -127,14 +112,13 @@ pub async fn mount(
 
 pub async fn unmount(
     ctx: &Ctx,
-    layout: &Layout,
     name: &str,
     path: Option<&Path>,
     output: Output,
 ) -> anyhow::Result<()> {
     let volume_id = ctx.volume_id(name).await?;
-    let staging = staging(layout, name);
-    let staged = staging.join(&volume_id);
+    let staging = ctx.driver.staging(name);
+    let staged = ctx.driver.staged_mount(&staging, &volume_id);
     let published = || -> anyhow::Result<Vec<PathBuf>> {
         let table = mountinfo::read()?;
         let Some(source) = mountinfo::find(&table, &staged) else {
@@ -176,7 +160,7 @@ pub async fn unmount(
             serde_json::json!({"name": name, "unmounted": targets, "still_mounted": still})
         ),
         Output::Text if still.is_empty() => {
-            println!("Volume {name} is unmounted and unmapped.")
+            println!("Volume {name} is unmounted and {}.", ctx.driver.detached())
         }
         Output::Text => println!(
             "Unmounted volume {name} from {} path(s); still mounted at {}.",
@@ -195,12 +179,13 @@ pub async fn unmount(
 /// here. Returns whether it was.
 pub async fn grow_if_mounted(
     ctx: &Ctx,
-    layout: &Layout,
     name: &str,
     volume_id: &str,
     bytes: u64,
 ) -> anyhow::Result<bool> {
-    let staged = staging(layout, name).join(volume_id);
+    let staged = ctx
+        .driver
+        .staged_mount(&ctx.driver.staging(name), volume_id);
     if mountinfo::at(&staged)?.is_none() {
         return Ok(false);
     }

@@ -10,6 +10,7 @@ use rookery_csi::grpc::proto::v1::{
 };
 
 use super::ctx::{Ctx, SnapshotRow};
+use super::retry::retry_aborted;
 use super::status_error;
 use crate::Output;
 
@@ -50,16 +51,22 @@ pub async fn run(ctx: &Ctx, command: SnapshotCommand, out: Output) -> anyhow::Re
                 ),
             }
         }
-        SnapshotCommand::List => print(&ctx.list_snapshots().await?, out)?,
+        SnapshotCommand::List => print(ctx, &ctx.list_snapshots().await?, out)?,
         SnapshotCommand::Delete { name } => {
             let snapshot_id = ctx.snapshot_id(&name).await?;
-            let mut ctl = ctx.controller().await?;
-            ctl.delete_snapshot(DeleteSnapshotRequest {
-                snapshot_id,
-                ..Default::default()
+            let ctl = ctx.controller().await?;
+            // A CephFS snapshot with clones still copying answers ABORTED.
+            retry_aborted(|| {
+                let (mut ctl, snapshot_id) = (ctl.clone(), snapshot_id.clone());
+                async move {
+                    ctl.delete_snapshot(DeleteSnapshotRequest {
+                        snapshot_id,
+                        ..Default::default()
+                    })
+                    .await
+                }
             })
-            .await
-            .map_err(status_error)?;
+            .await?;
             if out == Output::Text {
                 println!("Deleted snapshot {name}.");
             }
@@ -88,14 +95,16 @@ pub async fn content_source(
     })
 }
 
-fn print(rows: &[SnapshotRow], out: Output) -> anyhow::Result<()> {
+fn print(ctx: &Ctx, rows: &[SnapshotRow], out: Output) -> anyhow::Result<()> {
     if out == Output::Json {
         println!("{}", serde_json::to_string_pretty(rows)?);
         return Ok(());
     }
     println!(
         "{:<24} {:<24} {:<45} SNAPSHOT ID",
-        "NAME", "SOURCE", "IMAGE"
+        "NAME",
+        "SOURCE",
+        ctx.driver.object_label()
     );
     for r in rows {
         println!(
