@@ -490,7 +490,16 @@ async fn a_killed_ceph_fuse_is_reported_and_remounted_by_publish_stats_and_stage
         // Killed: reported, and the next publish remounts the stage and binds
         // both publications again (the reader-only one read-only).
         env.kill_fuse("dead").await;
-        let health = env.health(&vol, &a).await;
+        // The kernel may answer from its caches for a moment after the daemon
+        // died; a CO polls health, and so does this test, briefly.
+        let mut health = env.health(&vol, &a).await;
+        for _ in 0..20 {
+            if !health.health_statuses.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            health = env.health(&vol, &a).await;
+        }
         assert_eq!(health.health_statuses.len(), 1, "{health:?}");
         let entry = &health.health_statuses[0];
         assert_eq!(entry.status, VolumeHealthErrorType::Inaccessible as i32);
