@@ -7,7 +7,9 @@ use rookery_ceph::rbd::parse_features;
 use rookery_csi_proto::v1::volume_capability::{access_mode::Mode, AccessType};
 use rookery_csi_proto::v1::VolumeCapability;
 
-pub(crate) use crate::request::params::{check_cluster_id, fits, required, volume_size, MIB};
+pub(crate) use crate::request::params::{
+    check_cluster_id, fits, required, volume_context, volume_size, MIB,
+};
 use crate::request::{RequestError, Result};
 
 /// ceph-csi's `imageFeatures` when the StorageClass gives none.
@@ -20,8 +22,6 @@ pub(crate) mod keys {
     pub const DATA_POOL: &str = "dataPool";
     pub const IMAGE_NAME: &str = "imageName";
     pub const JOURNAL_POOL: &str = "journalPool";
-    /// The CO's own keys (secret references, PVC names), never passed on.
-    pub const CO_PREFIX: &str = "csi.storage.k8s.io/";
 }
 
 /// Why a capability is refused, or None when the RBD driver supports it: RWO,
@@ -93,11 +93,7 @@ impl VolumeParams {
             .get(keys::DATA_POOL)
             .filter(|p| !p.is_empty())
             .cloned();
-        let mut context: HashMap<String, String> = params
-            .iter()
-            .filter(|(k, _)| !k.starts_with(keys::CO_PREFIX))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut context = volume_context(params);
         context.insert(keys::IMAGE_FEATURES.into(), features.clone());
         Ok(Self {
             pool,

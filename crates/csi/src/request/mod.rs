@@ -65,6 +65,14 @@ where
             Err(RequestError::Deadline { rpc, deadline })
         }
     };
+    respond(rpc, result)
+}
+
+/// A request's result as gRPC answers it; failures are logged with their code.
+pub(crate) fn respond<T>(
+    rpc: &'static str,
+    result: Result<T>,
+) -> std::result::Result<Response<T>, Status> {
     match result {
         Ok(reply) => Ok(Response::new(reply)),
         Err(e) => {

@@ -16,6 +16,18 @@ pub(crate) mod keys {
     pub const CLUSTER_ID: &str = "clusterID";
     pub const POOL: &str = "pool";
     pub const FS_NAME: &str = "fsName";
+    /// The CO's own keys (secret references, PVC names), never passed on.
+    pub const CO_PREFIX: &str = "csi.storage.k8s.io/";
+}
+
+/// The StorageClass parameters a volume keeps as its volume_context: all but
+/// the CO's own keys.
+pub(crate) fn volume_context(params: &HashMap<String, String>) -> HashMap<String, String> {
+    params
+        .iter()
+        .filter(|(k, _)| !k.starts_with(keys::CO_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// `clusterID` must be given and name this cluster, as ceph-csi requires.

@@ -6,11 +6,8 @@ use std::collections::HashMap;
 use rookery_csi_proto::v1::volume_capability::{access_mode::Mode, AccessType};
 use rookery_csi_proto::v1::VolumeCapability;
 
-use crate::request::params::{check_cluster_id, keys, required};
+use crate::request::params::{check_cluster_id, keys, required, volume_context};
 use crate::request::{RequestError, Result};
-
-/// The CO's own keys (secret references, PVC names), never passed on.
-const CO_PREFIX: &str = "csi.storage.k8s.io/";
 
 /// Why a capability is refused, or None: CephFS volumes are shared filesystems,
 /// so every access mode works, with mount access only.
@@ -64,11 +61,7 @@ impl FsParams {
                 ));
             }
         }
-        let context = params
-            .iter()
-            .filter(|(k, _)| !k.starts_with(CO_PREFIX))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let context = volume_context(params);
         Ok(Self {
             fs_name,
             pool,

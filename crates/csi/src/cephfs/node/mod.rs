@@ -111,13 +111,8 @@ impl CephFsNode {
         rpc: &'static str,
         body: impl Future<Output = Result<T>>,
     ) -> Result<Response<T>, Status> {
-        match body.await {
-            Ok(reply) => Ok(Response::new(reply)),
-            Err(e) => {
-                tracing::debug!(rpc, code = %e.code(), error = %e, "node request failed");
-                Err(e.into())
-            }
-        }
+        // No deadline: mkfs of a large volume may take long; the CO bounds it.
+        crate::request::respond(rpc, body.await)
     }
 }
 
