@@ -4,65 +4,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use common::mds::{active_and_replay, back_as_standby, mdsmap, rank0_taken_by};
 use common::{rookery, text, TestCluster};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use rookery_ceph::commands::{FsDump, MdsMap, OsdPoolLsDetail};
-use rookery_ceph::Rados;
-
-async fn mdsmap(rados: &Rados, fs: &str) -> MdsMap {
-    let dump = rados.mon_command(&FsDump).await.expect("fs dump");
-    dump.filesystem(fs)
-        .unwrap_or_else(|| panic!("no filesystem {fs}: {dump:?}"))
-        .mdsmap
-        .clone()
-}
-
-/// (name, state) of the daemons holding or following rank 0.
-fn rank0(map: &MdsMap) -> Vec<(String, String)> {
-    map.daemons()
-        .iter()
-        .filter(|m| m.rank == 0)
-        .map(|m| (m.name.clone(), m.state.clone()))
-        .collect()
-}
-
-/// Polls `check` every 100 ms until it returns Some, or panics after `limit`.
-async fn wait_for<T, F, Fut>(what: &str, limit: Duration, check: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The active of rank 0 and a standby-replay following it.
-async fn active_and_replay(rados: &Rados) -> (String, String) {
-    wait_for(
-        "rank 0 active with a standby-replay",
-        Duration::from_secs(120),
-        || async {
-            let map = mdsmap(rados, "myfs").await;
-            let r = rank0(&map);
-            let active = r.iter().find(|(_, s)| s == "up:active")?;
-            let replay = r.iter().find(|(_, s)| s == "up:standby-replay")?;
-            Some((active.0.clone(), replay.0.clone()))
-        },
-    )
-    .await
-}
+use rookery_ceph::commands::{FsDump, OsdPoolLsDetail};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shared_cluster_serves_myfs_with_an_active_rank_and_a_standby() {
@@ -158,31 +106,10 @@ async fn killed_active_mds_fails_over_to_its_standby_and_returns_as_standby() {
     let start = Instant::now();
     kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
     // The standby-replay takes rank 0 over.
-    wait_for(
-        "the standby to take rank 0",
-        Duration::from_secs(60),
-        || async {
-            let map = mdsmap(&rados, "myfs").await;
-            map.active(0).filter(|m| m.name == replay).map(|_| ())
-        },
-    )
-    .await;
+    rank0_taken_by(&rados, &replay).await;
     let failover = start.elapsed();
     // The supervisor restarts the killed one, which follows the new active.
-    wait_for(
-        "the killed MDS back as standby",
-        Duration::from_secs(60),
-        || async {
-            let map = mdsmap(&rados, "myfs").await;
-            let dump = rados.mon_command(&FsDump).await.ok()?;
-            let following = rank0(&map)
-                .iter()
-                .any(|(n, s)| *n == active && s == "up:standby-replay");
-            let standby = dump.standbys.iter().any(|m| m.name == active);
-            (following || standby).then_some(())
-        },
-    )
-    .await;
+    back_as_standby(&rados, &active).await;
     let back = start.elapsed();
     assert_eq!(restarts(&c, &daemon), restarts_before + 1);
     assert_ne!(c.daemon_pid(&daemon), Some(pid));

@@ -4,8 +4,9 @@
 //! are made directly through the mgr, as the controller makes them. Shown:
 //! RWX at two targets sharing one file, read-only publish, stats from the
 //! quota, a write past the quota, a killed ceph-fuse reported and remounted by
-//! the next publish, stats or stage, a plugin restart keeping the mount, and
-//! bad requests naming their field.
+//! the next publish, stats or stage, a killed active MDS failing over under
+//! fsynced writes without breaking the mount, a plugin restart keeping the
+//! mount, and bad requests naming their field.
 
 mod common;
 
@@ -46,6 +47,8 @@ struct Env {
     plugin: NodePlugin,
     rados: Rados,
     fsid: String,
+    /// The cluster's directory (its supervisor's daemon table).
+    cluster: PathBuf,
     dir: PathBuf,
     /// Subvolumes made, removed after the test whatever its outcome.
     subvolumes: Arc<Mutex<Vec<String>>>,
@@ -195,6 +198,23 @@ impl Env {
             .expect("volume health")
     }
 
+    /// The health of a publication whose ceph-fuse was killed: one
+    /// abnormal condition. The kernel may answer from its caches for a
+    /// moment after the daemon died; a CO polls health, and so does this,
+    /// for up to 5 s.
+    async fn reported_dead(&mut self, vol: &Vol, path: &Path) -> VolumeHealth {
+        let mut health = self.health(vol, path).await;
+        for _ in 0..20 {
+            if !health.health_statuses.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            health = self.health(vol, path).await;
+        }
+        assert_eq!(health.health_statuses.len(), 1, "{health:?}");
+        health
+    }
+
     /// The ceph-fuse daemons serving `name`'s staging path.
     fn fuse_pids(&self, name: &str) -> Vec<i32> {
         daemon_pids("ceph-fuse", &self.staging(name))
@@ -270,13 +290,20 @@ fn errno_of(result: std::io::Result<()>) -> Option<i32> {
     result.err().and_then(|e| e.raw_os_error())
 }
 
-/// One admin connection for the whole test process, never shut down: tests
-/// connecting while another's connection shuts down crashed the process
-/// (SIGSEGV inside librados) when the exclusive test released the cluster.
-static ADMIN: tokio::sync::OnceCell<Rados> = tokio::sync::OnceCell::const_new();
+/// One admin connection per cluster for the whole test process, never shut
+/// down: tests connecting while another's connection shuts down crashed the
+/// process (SIGSEGV inside librados) when the exclusive test released the
+/// cluster. Keyed by cluster: `cargo test` runs every test in one process.
+static ADMIN: tokio::sync::Mutex<Vec<(PathBuf, Rados)>> = tokio::sync::Mutex::const_new(Vec::new());
 
 async fn admin(cluster: &common::TestCluster) -> Rados {
-    ADMIN.get_or_init(|| cluster.rados()).await.clone()
+    let mut admins = ADMIN.lock().await;
+    if let Some((_, r)) = admins.iter().find(|(dir, _)| *dir == cluster.dir) {
+        return r.clone();
+    }
+    let r = cluster.rados().await;
+    admins.push((cluster.dir.clone(), r.clone()));
+    r
 }
 
 /// Runs `body` with a CephFS node plugin process for the shared cluster's
@@ -327,6 +354,7 @@ where
     let env = Env {
         node: plugin.client().await,
         fsid: rados.fsid().to_owned(),
+        cluster: cluster.dir.clone(),
         rados: rados.clone(),
         dir: root.clone(),
         subvolumes: subvolumes.clone(),
@@ -490,17 +518,7 @@ async fn a_killed_ceph_fuse_is_reported_and_remounted_by_publish_stats_and_stage
         // Killed: reported, and the next publish remounts the stage and binds
         // both publications again (the reader-only one read-only).
         env.kill_fuse("dead").await;
-        // The kernel may answer from its caches for a moment after the daemon
-        // died; a CO polls health, and so does this test, briefly.
-        let mut health = env.health(&vol, &a).await;
-        for _ in 0..20 {
-            if !health.health_statuses.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-            health = env.health(&vol, &a).await;
-        }
-        assert_eq!(health.health_statuses.len(), 1, "{health:?}");
+        let health = env.reported_dead(&vol, &a).await;
         let entry = &health.health_statuses[0];
         assert_eq!(entry.status, VolumeHealthErrorType::Inaccessible as i32);
         assert!(entry.message.contains("ceph-fuse"), "{}", entry.message);
@@ -529,7 +547,7 @@ async fn a_killed_ceph_fuse_is_reported_and_remounted_by_publish_stats_and_stage
 
         // And again: the next stage remounts it.
         env.kill_fuse("dead").await;
-        assert_eq!(env.health(&vol, &b).await.health_statuses.len(), 1);
+        env.reported_dead(&vol, &b).await;
         env.stage(&vol, "dead", rwx).await;
         assert!(env.health(&vol, &a).await.health_statuses.is_empty());
         assert!(env.health(&vol, &b).await.health_statuses.is_empty());
@@ -555,6 +573,122 @@ async fn a_killed_ceph_fuse_is_reported_and_remounted_by_publish_stats_and_stage
         env.stage(&vol, "dead", rwx).await;
         env.kill_fuse("dead").await;
         env.unstage(&vol, "dead").await;
+        env.assert_nothing_left();
+    })
+    .await;
+}
+
+/// Appends 4 KiB records, each fsynced, to `path` until `stop` is set;
+/// returns when each record was acknowledged, or the first error.
+fn fsynced_appends(
+    path: PathBuf,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    acked: Arc<Mutex<Vec<Instant>>>,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let mut n = 0u32;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut record = format!("{n:08}").into_bytes();
+        record.resize(4096, b'.');
+        f.write_all(&record)?;
+        f.sync_all()?;
+        acked.lock().unwrap().push(Instant::now());
+        n += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_killed_active_mds_fails_over_and_the_mount_keeps_working() {
+    // Exclusive: every client of myfs waits out the failover.
+    with_node_on(common::shared_exclusive(), |mut env| async move {
+        let rwx = Mode::MultiNodeMultiWriter;
+        let vol = env.create(64 * MIB).await;
+        env.stage(&vol, "mds", rwx).await;
+        env.publish(&vol, "mds", 0, rwx).await;
+        env.publish(&vol, "mds", 1, rwx).await;
+        let (a, b) = (env.target("mds", 0), env.target("mds", 1));
+        write_synced(&a.join("before"), b"written before the failover");
+        let fuse = env.fuse_pids("mds");
+
+        // A writer appends and fsyncs throughout; the active MDS is killed
+        // under it.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let writer = {
+            let (path, stop, acked) = (a.join("during"), stop.clone(), acked.clone());
+            std::thread::spawn(move || fsynced_appends(path, stop, acked))
+        };
+        let acks = || acked.lock().unwrap().len();
+        while acks() < 5 {
+            assert!(!writer.is_finished(), "writer failed before the kill");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (active, replay) = common::mds::active_and_replay(&env.rados).await;
+        let pid = common::daemon_pid_in(&env.cluster, &format!("mds.{active}"))
+            .expect("the active MDS is supervised");
+        let killed = Instant::now();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::SIGKILL,
+        )
+        .unwrap();
+        common::mds::rank0_taken_by(&env.rados, &replay).await;
+        let failover = killed.elapsed();
+
+        // The writer goes on through the same mount once the standby holds
+        // the rank: ten more acknowledged records, no error.
+        let at_takeover = acks();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while acks() < at_takeover + 10 {
+            assert!(!writer.is_finished(), "writer stopped: {:?}", writer.join());
+            assert!(Instant::now() < deadline, "no writes after the failover");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer
+            .join()
+            .unwrap()
+            .expect("every append and fsync succeeded");
+        let times = acked.lock().unwrap().clone();
+        let stall = times
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or_default();
+        eprintln!(
+            "mds.{active} killed: {replay} active after {failover:?}; longest wait for an \
+             fsync {stall:?}; {} records",
+            times.len()
+        );
+
+        // Everything is there, seen through both publications of the one
+        // ceph-fuse mount, which was never remounted.
+        let during = std::fs::read(b.join("during")).unwrap();
+        assert_eq!(during.len(), times.len() * 4096);
+        for (n, record) in during.chunks(4096).enumerate() {
+            assert_eq!(&record[..8], format!("{n:08}").as_bytes(), "record {n}");
+        }
+        assert_eq!(
+            std::fs::read(b.join("before")).unwrap(),
+            b"written before the failover"
+        );
+        assert_eq!(env.fuse_pids("mds"), fuse);
+        assert!(env.health(&vol, &a).await.health_statuses.is_empty());
+        let usage = env.stats(&vol, &b).await;
+        assert_eq!(usage_of(&usage, Unit::Bytes).total, 64 * MIB as i64);
+
+        // The supervisor restarts the killed MDS as the new standby: the
+        // shared cluster is as before for later tests.
+        common::mds::back_as_standby(&env.rados, &active).await;
+        env.unpublish(&vol, "mds", 0).await;
+        env.unpublish(&vol, "mds", 1).await;
+        env.unstage(&vol, "mds").await;
         env.assert_nothing_left();
     })
     .await;

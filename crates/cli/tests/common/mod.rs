@@ -116,18 +116,11 @@ impl TestCluster {
 
     /// The supervisor's published daemon table.
     pub fn daemons(&self) -> Vec<serde_json::Value> {
-        std::fs::read(self.dir.join("run/daemons.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        daemons_in(&self.dir)
     }
 
     pub fn daemon_pid(&self, name: &str) -> Option<u32> {
-        self.daemons()
-            .iter()
-            .find(|d| d["name"] == name)
-            .and_then(|d| d["pid"].as_u64())
-            .map(|p| p as u32)
+        daemon_pid_in(&self.dir, name)
     }
 
     /// Waits until `f(status)` holds; panics with the last status otherwise.
@@ -206,6 +199,23 @@ impl Drop for TestCluster {
     }
 }
 
+/// The daemon table the supervisor of the cluster in `dir` publishes.
+pub fn daemons_in(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read(dir.join("run/daemons.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// The pid of the supervised daemon `name` of the cluster in `dir`.
+pub fn daemon_pid_in(dir: &Path, name: &str) -> Option<u32> {
+    daemons_in(dir)
+        .iter()
+        .find(|d| d["name"] == name)
+        .and_then(|d| d["pid"].as_u64())
+        .map(|p| p as u32)
+}
+
 /// The cluster shared by all tests of this run (3 OSDs, pool size 3, the
 /// filesystem `myfs`).
 pub fn shared() -> TestCluster {
@@ -265,3 +275,4 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub mod csi;
+pub mod mds;
