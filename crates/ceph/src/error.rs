@@ -90,6 +90,40 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         self.errno() == Some(libc::ETIMEDOUT)
     }
+
+    /// An equal error, for telling several waiters about one failed call
+    /// (a decode error's JSON cause is kept as text).
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::Ceph { op, errno, status } => Self::Ceph {
+                op: op.clone(),
+                errno: *errno,
+                status: status.clone(),
+            },
+            Self::Decode {
+                op,
+                snippet,
+                source,
+            } => Self::UnexpectedReply {
+                op: op.clone(),
+                detail: format!("cannot decode the reply ({source}); reply begins: {snippet:?}"),
+            },
+            Self::UnexpectedReply { op, detail } => Self::UnexpectedReply {
+                op: op.clone(),
+                detail: detail.clone(),
+            },
+            Self::InvalidInput {
+                what,
+                value,
+                reason,
+            } => Self::InvalidInput {
+                what,
+                value: value.clone(),
+                reason: reason.clone(),
+            },
+            Self::Cancelled { op } => Self::Cancelled { op: op.clone() },
+        }
+    }
 }
 
 fn status_suffix(status: &str) -> String {

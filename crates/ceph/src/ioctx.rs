@@ -163,73 +163,44 @@ impl IoCtx {
         .await
     }
 
-    /// Sets omap keys only if omap key `key` now holds `expected` (a key that is not
-    /// set holds the empty value), creating the object if missing: one atomic write,
-    /// so two writers cannot both see the old value. Ok(false) when the comparison
-    /// failed and nothing was written.
-    pub async fn omap_set_if(
-        &self,
-        obj: &str,
-        key: &str,
-        expected: &[u8],
-        entries: &BTreeMap<String, Vec<u8>>,
-    ) -> Result<bool> {
-        let (key, expected) = (key.as_bytes().to_vec(), expected.to_vec());
-        let entries: Vec<(Vec<u8>, Vec<u8>)> = entries
-            .iter()
-            .map(|(k, v)| (k.clone().into_bytes(), v.clone()))
-            .collect();
+    /// Applies every change only if every changed key now holds its
+    /// `expected` value (a key that is not set holds the empty value): one
+    /// atomic write, so two writers cannot both see the old value. Creates
+    /// the object when a change sets a key. Ok(false) when a comparison failed
+    /// (or, with removals only, the object does not exist): nothing written.
+    pub async fn omap_compare_and_write(&self, obj: &str, changes: Vec<OmapCas>) -> Result<bool> {
         let done = self
-            .with_object("conditional omap set", obj, move |io, oid| {
-                let pairs: Vec<(&[u8], &[u8])> = entries
+            .with_object("conditional omap write", obj, move |io, oid| {
+                let sets: Vec<(&[u8], &[u8])> = changes
                     .iter()
-                    .map(|(k, v)| (k.as_slice(), v.as_slice()))
+                    .filter_map(|c| Some((c.key.as_bytes(), c.new.as_deref()?)))
                     .collect();
-                io.write_op(
-                    oid,
-                    &[
-                        WriteStep::Create,
-                        WriteStep::OmapCmpEq {
-                            key: &key,
-                            value: &expected,
-                        },
-                        WriteStep::OmapSet(&pairs),
-                    ],
-                )
-            })
-            .await;
-        compared(done)
-    }
-
-    /// Removes omap `keys` only if omap key `key` now holds `expected`, in one
-    /// atomic write. Ok(false) when it does not, or the object does not exist.
-    pub async fn omap_remove_if(
-        &self,
-        obj: &str,
-        key: &str,
-        expected: &[u8],
-        keys: &[&str],
-    ) -> Result<bool> {
-        let (key, expected) = (key.as_bytes().to_vec(), expected.to_vec());
-        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
-        let done = self
-            .with_object("conditional omap remove", obj, move |io, oid| {
-                let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-                io.write_op(
-                    oid,
-                    &[
-                        WriteStep::OmapCmpEq {
-                            key: &key,
-                            value: &expected,
-                        },
-                        WriteStep::OmapRmKeys(&keys),
-                    ],
-                )
+                let removes: Vec<&[u8]> = changes
+                    .iter()
+                    .filter(|c| c.new.is_none())
+                    .map(|c| c.key.as_bytes())
+                    .collect();
+                let mut steps = Vec::with_capacity(changes.len() + 3);
+                if !sets.is_empty() {
+                    steps.push(WriteStep::Create);
+                }
+                steps.extend(changes.iter().map(|c| WriteStep::OmapCmpEq {
+                    key: c.key.as_bytes(),
+                    value: &c.expected,
+                }));
+                if !sets.is_empty() {
+                    steps.push(WriteStep::OmapSet(&sets));
+                }
+                if !removes.is_empty() {
+                    steps.push(WriteStep::OmapRmKeys(&removes));
+                }
+                io.write_op(oid, &steps)
             })
             .await;
         match done {
-            Err(e) if e.is_not_found() => Ok(false),
-            done => compared(done),
+            Ok(()) => Ok(true),
+            Err(e) if e.errno() == Some(libc::ECANCELED) || e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -283,13 +254,14 @@ impl IoCtx {
     }
 }
 
-/// A conditional write's outcome: ECANCELED means the comparison failed.
-fn compared(done: Result<()>) -> Result<bool> {
-    match done {
-        Ok(()) => Ok(true),
-        Err(e) if e.errno() == Some(libc::ECANCELED) => Ok(false),
-        Err(e) => Err(e),
-    }
+/// One key's change in [`IoCtx::omap_compare_and_write`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OmapCas {
+    pub key: String,
+    /// What the key must hold for the write to happen; empty: not set.
+    pub expected: Vec<u8>,
+    /// The new value; None removes the key.
+    pub new: Option<Vec<u8>>,
 }
 
 fn utf8_key(op: &str, key: Vec<u8>) -> Result<String> {

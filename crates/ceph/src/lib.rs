@@ -18,5 +18,5 @@ pub mod rbd;
 
 pub use command::{Command, CommandOutput, MgrCommand, MonCommand};
 pub use error::{errno_description, errno_name, Error, Result};
-pub use ioctx::{IoCtx, ObjectStat};
+pub use ioctx::{IoCtx, ObjectStat, OmapCas};
 pub use rados::{ConnectOptions, Rados};

@@ -13,7 +13,8 @@ use std::future::Future;
 use rookery_ceph::{IoCtx, Rados};
 use rookery_csi::error::{CsiCode, Error};
 use rookery_csi::journal::{
-    JournalConfig, JournalEntry, ReserveRequest, Reserved, VolumeJournal, DEFAULT_INSTANCE_ID,
+    Directories, DirectoryStats, JournalConfig, JournalEntry, ReserveRequest, Reserved,
+    VolumeJournal, DEFAULT_INSTANCE_ID,
 };
 
 /// Runs `body` with a fresh pool on the shared cluster, deleted afterwards.
@@ -321,6 +322,129 @@ async fn reservations_are_compare_and_set() {
             .unwrap()
             .is_empty());
         assert!(io.stat(&pooled_obj).await.unwrap_err().is_not_found());
+    })
+    .await;
+}
+
+/// Reserves `names` at once, each through its own journal sharing
+/// `directories`, as concurrent requests of one controller do.
+async fn reserve_at_once(
+    io: &IoCtx,
+    directories: &Directories,
+    names: &[String],
+) -> Vec<(String, Reserved)> {
+    let tasks: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let vols = VolumeJournal::shared(
+                io.clone(),
+                JournalConfig::volumes(DEFAULT_INSTANCE_ID),
+                directories,
+            );
+            let name = name.clone();
+            tokio::spawn(async move {
+                let r = vols
+                    .reserve_or_find(&ReserveRequest::volume(&name))
+                    .await
+                    .unwrap_or_else(|e| panic!("reserve {name}: {e}"));
+                (name, r)
+            })
+        })
+        .collect();
+    let mut done = Vec::new();
+    for t in tasks {
+        done.push(t.await.unwrap());
+    }
+    done
+}
+
+fn since(before: DirectoryStats, now: DirectoryStats) -> DirectoryStats {
+    DirectoryStats {
+        changes: now.changes - before.changes,
+        writes: now.writes - before.writes,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_directory_changes_share_writes_and_keep_their_own_outcome() {
+    in_pool(|rados, pool| async move {
+        let io = rados.ioctx(&pool, None).await.expect("ioctx");
+        let dir = "csi.volumes.default";
+        let directories = Directories::default();
+
+        // 24 new names at once: every one reserved, in fewer writes.
+        let names: Vec<String> = (0..24).map(|i| format!("pvc-batch-{i:02}")).collect();
+        let reserved = reserve_at_once(&io, &directories, &names).await;
+        let stats = directories.stats();
+        assert_eq!(stats.changes, 24, "{stats:?}");
+        assert!(
+            stats.writes < stats.changes,
+            "no write was shared: {stats:?}"
+        );
+        let mut expected: Vec<(String, Vec<u8>)> = reserved
+            .iter()
+            .map(|(name, r)| match r {
+                Reserved::New(r) => (format!("csi.volume.{name}"), r.uuid.clone().into_bytes()),
+                other => panic!("{name}: expected a new reservation, got {other:?}"),
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(omap(&io, dir).await, expected);
+
+        // A batch with a name that is taken: that request finds the existing
+        // reservation, the others get theirs.
+        let before = directories.stats();
+        let mut again: Vec<String> = (24..36).map(|i| format!("pvc-batch-{i:02}")).collect();
+        again.insert(6, "pvc-batch-03".into());
+        let outcome = reserve_at_once(&io, &directories, &again).await;
+        assert_eq!(since(before, directories.stats()).changes, 13);
+        for (name, r) in &outcome {
+            match (name.as_str(), r) {
+                ("pvc-batch-03", Reserved::Existing(r)) => {
+                    let Reserved::New(first) = &reserved[3].1 else {
+                        unreachable!()
+                    };
+                    assert_eq!(r.uuid, first.uuid);
+                }
+                (_, Reserved::New(_)) if name != "pvc-batch-03" => {}
+                _ => panic!("{name}: {r:?}"),
+            }
+        }
+        assert_eq!(omap(&io, dir).await.len(), 36);
+
+        // Undone at once: every key and object gone, in fewer writes.
+        let before = directories.stats();
+        let all: Vec<(String, String)> = reserved
+            .iter()
+            .chain(outcome.iter().filter(|(n, _)| n != "pvc-batch-03"))
+            .map(|(name, r)| {
+                let Reserved::New(r) = r else { unreachable!() };
+                (name.clone(), r.uuid.clone())
+            })
+            .collect();
+        let undos: Vec<_> = all
+            .iter()
+            .cloned()
+            .map(|(name, uuid)| {
+                let vols = VolumeJournal::shared(
+                    io.clone(),
+                    JournalConfig::volumes(DEFAULT_INSTANCE_ID),
+                    &directories,
+                );
+                tokio::spawn(async move { vols.undo_reservation(&name, &uuid).await })
+            })
+            .collect();
+        for u in undos {
+            u.await.unwrap().expect("undo");
+        }
+        let undone = since(before, directories.stats());
+        assert_eq!(undone.changes, 36);
+        assert!(undone.writes < undone.changes, "{undone:?}");
+        assert!(omap(&io, dir).await.is_empty());
+        for (_, uuid) in &all {
+            let obj = format!("csi.volume.{uuid}");
+            assert!(io.stat(&obj).await.unwrap_err().is_not_found(), "{obj}");
+        }
     })
     .await;
 }

@@ -27,15 +27,19 @@
 //! cannot overwrite or remove a newer reservation.
 
 mod config;
+mod directory;
 mod records;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use rookery_ceph::IoCtx;
+use rookery_ceph::{IoCtx, OmapCas};
 
 pub use config::{keys, JournalConfig, JournalKind, DEFAULT_INSTANCE_ID};
+use directory::Directory;
+pub use directory::{Directories, DirectoryStats};
 use records::{attribute_entries, parse_attributes, parse_directory_value, Stored};
 pub use records::{
     ImageAttributes, JournalEntry, JournalPage, Reservation, ReserveRequest, Reserved,
@@ -49,11 +53,30 @@ use crate::volume_id::check_uuid;
 pub struct VolumeJournal {
     config: JournalConfig,
     io: IoCtx,
+    directory: Arc<Directory>,
 }
 
 impl VolumeJournal {
+    /// A journal whose directory writes are its own.
     pub fn new(io: IoCtx, config: JournalConfig) -> Self {
-        Self { config, io }
+        let directory = Arc::new(Directory::new(config.directory_object()));
+        Self {
+            config,
+            io,
+            directory,
+        }
+    }
+
+    /// A journal whose directory writes are batched with those of every other
+    /// journal `directories` gave out for the same directory object
+    /// ([`directory`]): what a controller's concurrent requests use.
+    pub fn shared(io: IoCtx, config: JournalConfig, directories: &Directories) -> Self {
+        let directory = directories.get(&io, config.directory_object());
+        Self {
+            config,
+            io,
+            directory,
+        }
     }
 
     pub fn config(&self) -> &JournalConfig {
@@ -213,15 +236,18 @@ impl VolumeJournal {
             backing_snapshot_id: None,
         };
         let object = self.config.uuid_object(&uuid);
-        let directory = self.config.directory_object();
         let key = self.config.name_key(req.req_name);
-        let entry = BTreeMap::from([(key.clone(), uuid.clone().into_bytes())]);
         let attrs = attribute_entries(&self.config, &attributes);
+        let set_key = OmapCas {
+            key: key.clone(),
+            expected: Vec::new(),
+            new: Some(uuid.clone().into_bytes()),
+        };
         // Both complete (join, not try_join): a write dropped half-way would still
         // run on its blocking thread, unseen.
         let (object_written, key_set) = tokio::join!(
             self.io.omap_set(&object, &attrs),
-            self.io.omap_set_if(&directory, &key, b"", &entry),
+            self.directory.apply(&self.io, set_key),
         );
         let doing = || format!("reserve name '{}' {}", req.req_name, self.location());
         let failed = match (object_written, key_set) {
@@ -232,11 +258,7 @@ impl VolumeJournal {
             }
             (Err(e), Ok(true)) => {
                 // A key without object reads as stale; still, take it back now.
-                if let Err(undo) = self
-                    .io
-                    .omap_remove_if(&directory, &key, uuid.as_bytes(), &[&key])
-                    .await
-                {
+                if let Err(undo) = self.remove_key_if(&key, &uuid).await {
                     tracing::warn!(pool = self.io.pool(), uuid, error = %undo, "cannot remove a reservation key whose object was not written");
                 }
                 Some(e)
@@ -262,6 +284,16 @@ impl VolumeJournal {
             image_pool_id: None,
             attributes,
         }))
+    }
+
+    /// Removes directory key `key` if it holds `uuid`; Ok(false) if it does not.
+    async fn remove_key_if(&self, key: &str, uuid: &str) -> rookery_ceph::Result<bool> {
+        let change = OmapCas {
+            key: key.to_owned(),
+            expected: uuid.as_bytes().to_vec(),
+            new: None,
+        };
+        self.directory.apply(&self.io, change).await
     }
 
     /// Removes a per-volume object no directory key points at; harmless if it stays.
@@ -327,15 +359,10 @@ impl VolumeJournal {
                 self.location()
             )
         };
-        let directory = self.config.directory_object();
         let key = self.config.name_key(req_name);
         let object = self.config.uuid_object(uuid);
-        let keys = [key.as_str()];
-        let (key_removed, object_removed) = tokio::join!(
-            self.io
-                .omap_remove_if(&directory, &key, uuid.as_bytes(), &keys),
-            self.io.remove(&object),
-        );
+        let (key_removed, object_removed) =
+            tokio::join!(self.remove_key_if(&key, uuid), self.io.remove(&object));
         let key_removed = key_removed.map_err(|e| Error::ceph(doing(), e))?;
         match object_removed {
             Err(e) if !e.is_not_found() => return Err(Error::ceph(doing(), e)),

@@ -50,7 +50,7 @@ pub use crate::request::RequestError;
 pub use client::{connect_controller, ControllerClient};
 pub use purge::PurgeOutcome;
 
-use crate::journal::DEFAULT_INSTANCE_ID;
+use crate::journal::{Directories, DEFAULT_INSTANCE_ID};
 use crate::locks::{LockKind, Locks};
 use pools::Pools;
 use purge::Purges;
@@ -76,6 +76,8 @@ struct Inner {
     /// Snapshot request names and snapshot IDs with an operation in progress.
     snap_locks: Locks,
     purges: Purges,
+    /// Journal directory writes of concurrent requests, batched.
+    directories: Directories,
     deadline: Duration,
 }
 
@@ -93,6 +95,7 @@ impl RbdController {
                 locks: Locks::new(LockKind::Volume),
                 snap_locks: Locks::new(LockKind::Snapshot),
                 purges: Purges::default(),
+                directories: Directories::default(),
                 deadline: DEFAULT_DEADLINE,
             }),
         }
@@ -119,6 +122,7 @@ impl RbdController {
             locks: i.locks.clone(),
             snap_locks: i.snap_locks.clone(),
             purges: i.purges.clone(),
+            directories: i.directories.clone(),
             deadline: i.deadline,
         };
         change(&mut inner);

@@ -45,7 +45,7 @@ impl RbdController {
             JournalKind::Volume => JournalConfig::volumes(instance),
             JournalKind::Snapshot => JournalConfig::snapshots(instance),
         };
-        VolumeJournal::new(pool.io.clone(), config)
+        VolumeJournal::shared(pool.io.clone(), config, &self.inner.directories)
     }
 
     /// The CSI volume ID of journal uuid `uuid` in pool `pool_id`.

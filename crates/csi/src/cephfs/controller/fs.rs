@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use rookery_ceph::commands::{FsDump, OsdPoolLsDetail};
 use rookery_ceph::{IoCtx, Rados};
 
-use crate::journal::{JournalConfig, VolumeJournal, DEFAULT_INSTANCE_ID};
+use crate::journal::{Directories, JournalConfig, VolumeJournal, DEFAULT_INSTANCE_ID};
 use crate::request::{RequestError, Result};
 
 /// The RADOS namespace of the CephFS journal in the metadata pool (ceph-csi's).
@@ -26,20 +26,25 @@ pub struct Fs {
     pub data_pools: Vec<String>,
     /// The metadata pool, namespace `csi`.
     pub journal_io: IoCtx,
+    /// Shared by every filesystem of the controller: journal directory
+    /// writes of concurrent requests are batched.
+    directories: Directories,
 }
 
 impl Fs {
     pub fn volumes(&self) -> VolumeJournal {
-        VolumeJournal::new(
+        VolumeJournal::shared(
             self.journal_io.clone(),
             JournalConfig::volumes(DEFAULT_INSTANCE_ID),
+            &self.directories,
         )
     }
 
     pub fn snapshots(&self) -> VolumeJournal {
-        VolumeJournal::new(
+        VolumeJournal::shared(
             self.journal_io.clone(),
             JournalConfig::snapshots(DEFAULT_INSTANCE_ID),
+            &self.directories,
         )
     }
 }
@@ -51,6 +56,7 @@ pub struct Filesystems {
     cache: Arc<Mutex<HashMap<String, Arc<Fs>>>>,
     /// Filesystems whose subvolume group `csi` is known to exist.
     groups: Arc<Mutex<std::collections::HashSet<String>>>,
+    directories: Directories,
 }
 
 impl Filesystems {
@@ -59,6 +65,7 @@ impl Filesystems {
             rados,
             cache: Arc::default(),
             groups: Arc::default(),
+            directories: Directories::default(),
         }
     }
 
@@ -150,6 +157,7 @@ impl Filesystems {
                     .filter_map(|id| pools.get(id).cloned())
                     .collect(),
                 journal_io,
+                directories: self.directories.clone(),
             };
             found.insert(fs.name.clone(), Arc::new(fs));
         }
