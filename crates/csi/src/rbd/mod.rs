@@ -78,6 +78,9 @@ struct Inner {
     purges: Purges,
     /// Journal directory writes of concurrent requests, batched.
     directories: Directories,
+    /// Image-id records after CreateVolume replies are written one at a time
+    /// ([`create`]).
+    id_records: Arc<tokio::sync::Semaphore>,
     deadline: Duration,
 }
 
@@ -96,6 +99,7 @@ impl RbdController {
                 snap_locks: Locks::new(LockKind::Snapshot),
                 purges: Purges::default(),
                 directories: Directories::default(),
+                id_records: Arc::new(tokio::sync::Semaphore::new(1)),
                 deadline: DEFAULT_DEADLINE,
             }),
         }
@@ -123,6 +127,7 @@ impl RbdController {
             snap_locks: i.snap_locks.clone(),
             purges: i.purges.clone(),
             directories: i.directories.clone(),
+            id_records: i.id_records.clone(),
             deadline: i.deadline,
         };
         change(&mut inner);
