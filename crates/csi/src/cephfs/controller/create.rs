@@ -107,7 +107,7 @@ impl CephFsController {
         };
         sv.ensure_group(&self.inner.filesystems).await?;
         let journal = fs.volumes();
-        let r = match journal
+        let (r, made_empty) = match journal
             .reserve_or_find(&ReserveRequest::volume(&req.name))
             .await?
         {
@@ -119,13 +119,19 @@ impl CephFsController {
                     undo(&sv, &journal, &r, source.as_ref()).await;
                     return Err(e);
                 }
-                r
+                (r, source.is_none())
             }
-            Reserved::Existing(r) => r,
+            Reserved::Existing(r) => (r, false),
         };
-        let size = self
-            .settle(&sv, &journal, &r, size, &req, &params, source.as_ref())
-            .await?;
+        // An empty subvolume this request just made has the asked size as its
+        // quota: no clone to wait for, nothing to check (two mgr commands saved;
+        // the mgr serves every subvolume command in turn).
+        let size = if made_empty {
+            size
+        } else {
+            self.settle(&sv, &journal, &r, size, &req, &params, source.as_ref())
+                .await?
+        };
         let path = sv.path(r.image_name()).await?;
         tracing::info!(
             request_name = req.name,
