@@ -412,6 +412,55 @@ async fn concurrent_directory_changes_share_writes_and_keep_their_own_outcome() 
         }
         assert_eq!(omap(&io, dir).await.len(), 36);
 
+        // One name reserved by several at once (requests do it under the
+        // name's lock; this checks the journal does not rely on that): one
+        // wins, the others are told.
+        // Other names go first, so the same name's changes queue up together
+        // behind a write in flight.
+        let names = (0..8)
+            .map(|i| format!("pvc-other-{i}"))
+            .chain(std::iter::repeat_n("pvc-same".to_owned(), 8));
+        let tries: Vec<_> = names
+            .map(|name| {
+                let vols = VolumeJournal::shared(
+                    io.clone(),
+                    JournalConfig::volumes(DEFAULT_INSTANCE_ID),
+                    &directories,
+                );
+                tokio::spawn(async move {
+                    let r = vols.reserve_name(&ReserveRequest::volume(&name)).await;
+                    (name, r)
+                })
+            })
+            .collect();
+        let mut won = Vec::new();
+        for t in tries {
+            match t.await.unwrap() {
+                (name, Ok(r)) if name == "pvc-same" => won.push(r),
+                (name, Ok(r)) => {
+                    VolumeJournal::new(io.clone(), JournalConfig::volumes(DEFAULT_INSTANCE_ID))
+                        .undo_reservation(&name, &r.uuid)
+                        .await
+                        .unwrap()
+                }
+                (name, Err(e)) if name == "pvc-same" => {
+                    assert!(matches!(e, Error::JournalInconsistent { .. }), "{e}")
+                }
+                (name, Err(e)) => panic!("{name}: {e}"),
+            }
+        }
+        assert_eq!(won.len(), 1, "{won:?}");
+        let key = io.omap_get(dir, &["csi.volume.pvc-same"]).await.unwrap();
+        assert_eq!(key["csi.volume.pvc-same"], won[0].uuid.as_bytes());
+        VolumeJournal::shared(
+            io.clone(),
+            JournalConfig::volumes(DEFAULT_INSTANCE_ID),
+            &directories,
+        )
+        .undo_reservation("pvc-same", &won[0].uuid)
+        .await
+        .unwrap();
+
         // Undone at once: every key and object gone, in fewer writes.
         let before = directories.stats();
         let all: Vec<(String, String)> = reserved

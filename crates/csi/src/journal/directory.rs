@@ -14,7 +14,7 @@
 //! happens only when a name is reserved already (an idempotent retry) or a
 //! key was changed meanwhile by someone else.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -88,6 +88,7 @@ impl Directory {
 
     /// Writes what is queued, batch after batch, until the queue is empty.
     async fn write_batches(self: Arc<Self>) {
+        let _unstuck = Unstuck(&self);
         loop {
             let batch = {
                 let mut state = self.lock();
@@ -95,7 +96,15 @@ impl Directory {
                     state.writing = false;
                     return;
                 }
-                std::mem::take(&mut state.queue)
+                // One change per key in a batch: two would both compare
+                // against the old value. (Requests change a name only under its
+                // lock, so this is a safeguard.) The rest waits for the next.
+                let mut keys = HashSet::new();
+                let (batch, later) = std::mem::take(&mut state.queue)
+                    .into_iter()
+                    .partition(|p| keys.insert(p.change.key.clone()));
+                state.queue = later;
+                batch
             };
             self.write(batch).await;
         }
@@ -139,6 +148,21 @@ impl Directory {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Should a batch writer panic, the changes queued meanwhile fail (their
+/// senders drop) and the next change starts a new writer, instead of every
+/// later change waiting for a writer that is gone.
+struct Unstuck<'a>(&'a Directory);
+
+impl Drop for Unstuck<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut state = self.0.lock();
+            state.writing = false;
+            state.queue.clear();
+        }
     }
 }
 
