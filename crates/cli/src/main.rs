@@ -66,6 +66,8 @@ enum Command {
     Volume(cmd::volume::VolumeArgs),
     /// A CSI plugin (RBD or CephFS) on a unix socket.
     Csi(cmd::csi::CsiArgs),
+    /// This host's block devices: which would become OSDs, and why the others would not.
+    Discover(cmd::discover::DiscoverArgs),
     /// Benchmarks (print figures against a baseline measured in the same run).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Down(a) => cmd::down::run(a),
         Command::Volume(a) => cmd::volume::run(a),
         Command::Csi(a) => cmd::csi::run(a),
+        Command::Discover(a) => cmd::discover::run(a),
         Command::Bench(b) => cmd::bench::run(b),
     };
     match result {

@@ -4,6 +4,7 @@ pub mod bench_csi;
 pub mod bench_node;
 pub mod bench_timing;
 pub mod csi;
+pub mod discover;
 pub mod down;
 pub mod status;
 pub mod up;
