@@ -98,3 +98,23 @@ pub(crate) fn validate_reply(
         message: String::new(),
     }
 }
+
+/// A capability with access mode `mode`, raw block or a mount, for the
+/// drivers' parameter tests.
+#[cfg(test)]
+pub(crate) fn test_capability(
+    mode: rookery_csi_proto::v1::volume_capability::access_mode::Mode,
+    block: bool,
+) -> VolumeCapability {
+    use rookery_csi_proto::v1::volume_capability::{
+        AccessMode, AccessType, BlockVolume, MountVolume,
+    };
+    VolumeCapability {
+        access_mode: Some(AccessMode { mode: mode as i32 }),
+        access_type: Some(if block {
+            AccessType::Block(BlockVolume {})
+        } else {
+            AccessType::Mount(MountVolume::default())
+        }),
+    }
+}

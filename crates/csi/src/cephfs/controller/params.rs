@@ -73,18 +73,7 @@ impl FsParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rookery_csi_proto::v1::volume_capability::{AccessMode, BlockVolume, MountVolume};
-
-    fn cap(mode: Mode, block: bool) -> VolumeCapability {
-        VolumeCapability {
-            access_mode: Some(AccessMode { mode: mode as i32 }),
-            access_type: Some(if block {
-                AccessType::Block(BlockVolume {})
-            } else {
-                AccessType::Mount(MountVolume::default())
-            }),
-        }
-    }
+    use crate::request::capabilities::test_capability as cap;
 
     #[test]
     fn every_mode_with_mount_none_with_block() {
