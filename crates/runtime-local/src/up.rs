@@ -67,7 +67,7 @@ pub async fn bring_up(
         }
         if !daemons::installed(kind.program()) {
             return Err(Error::Refused(format!(
-                "{} is not installed; install Ceph first (apt-get install ceph ceph-mgr-dashboard)",
+                "{} is not installed; install Ceph first (apt-get install ceph ceph-mds ceph-mgr-dashboard)",
                 kind.program()
             )));
         }
