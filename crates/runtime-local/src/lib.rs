@@ -27,6 +27,7 @@ pub mod osd;
 pub mod ports;
 pub mod procs;
 pub mod progress;
+pub mod reconcile;
 pub mod run;
 pub mod spec;
 pub mod status;

@@ -1,16 +1,20 @@
 //! The supervisor process: holds the cluster lock, brings the cluster up,
-//! then keeps its daemons running until SIGTERM/SIGINT, and stops them in
-//! order.
+//! then keeps its daemons running and the cluster reconciled (SIGHUP: look
+//! now) until SIGTERM/SIGINT, and stops them in order.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use rookery_core::DesiredCluster;
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::ceph_ops::Admin;
 use crate::error::{Error, Result};
 use crate::events::EventLog;
 use crate::layout::Layout;
 use crate::lock;
 use crate::progress::Progress;
+use crate::reconcile::{self, Part};
 use crate::spec;
 use crate::supervisor::Supervisor;
 use crate::up::{bring_up, UpSummary};
@@ -55,19 +59,23 @@ pub async fn run_foreground(opts: RunOptions) -> Result<()> {
     let mut term = signal(SignalKind::terminate()).map_err(|e| Error::Refused(e.to_string()))?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| Error::Refused(e.to_string()))?;
 
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| Error::Refused(e.to_string()))?;
+
     let work = async {
         let desired = spec::load(layout, opts.spec_yaml.as_deref(), &progress)?;
-        bring_up(layout, &desired, &sup, &events, &progress, opts.timeout).await
+        let summary = bring_up(layout, &desired, &sup, &events, &progress, opts.timeout).await?;
+        Ok((desired, summary))
     };
-    let outcome: Option<Result<UpSummary>> = tokio::select! {
+    let outcome: Option<Result<(DesiredCluster, UpSummary)>> = tokio::select! {
         r = work => Some(r),
         _ = term.recv() => None,
         _ = int.recv() => None,
     };
-    match outcome {
-        Some(Ok(summary)) => {
+    let desired = match outcome {
+        Some(Ok((desired, summary))) => {
             let data = serde_json::to_value(&summary).unwrap_or_default();
             progress.ready(format!("cluster is up: {}", summary.health), data);
+            desired
         }
         Some(Err(e)) => {
             progress.failed(e.to_string());
@@ -79,13 +87,46 @@ pub async fn run_foreground(opts: RunOptions) -> Result<()> {
             sup.stop_all().await;
             return Ok(());
         }
+    };
+    let (waker, parts) = match Admin::connect(layout, Duration::from_secs(30)).await {
+        Ok(admin) => {
+            let ctx = reconcile::Context {
+                layout: layout.clone(),
+                desired: Arc::new(desired),
+                admin,
+                sup: sup.clone(),
+                events: events.clone(),
+            };
+            let (waker, tasks) = reconcile::start(ctx, reconcile_parts());
+            (Some(waker), tasks)
+        }
+        Err(e) => {
+            // The daemons are supervised either way; say why nothing heals.
+            tracing::error!(error = %e, "cannot connect to the cluster: no reconciling until the next `up`");
+            (None, Vec::new())
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                if let Some(w) = &waker {
+                    w.wake();
+                }
+            }
+        }
     }
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    for p in parts {
+        p.abort();
     }
     events.record("down", None, "stopping the cluster");
     sup.stop_all().await;
     events.record("stopped", None, "cluster stopped");
     Ok(())
+}
+
+/// What the supervisor keeps reconciling after bring-up.
+fn reconcile_parts() -> Vec<Box<dyn Part>> {
+    Vec::new()
 }
