@@ -7,11 +7,12 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 /// The process's argv, or None if it is gone (or a zombie).
+///
+/// Reading `cmdline` takes the process's memory-map lock: for a process
+/// stuck in the kernel holding it (a page fault on a stalled FUSE mount)
+/// the read waits as long. Use [`alive`] where identity is not needed.
 pub fn cmdline(pid: u32) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The state is the first field after the parenthesised command name.
-    let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
-    if state == "Z" || state == "X" {
+    if !alive(pid) {
         return None;
     }
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
@@ -37,8 +38,20 @@ pub fn is_ours(pid: u32, program: &str, marker: &str) -> bool {
     }
 }
 
+/// True while the process exists and is not a zombie. Reads only
+/// `/proc/<pid>/stat`, which never waits on the process itself.
 pub fn alive(pid: u32) -> bool {
-    cmdline(pid).is_some()
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state is the first field after the parenthesised command name.
+    match stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+    {
+        Some(state) => state != "Z" && state != "X",
+        None => false,
+    }
 }
 
 /// Reads a pid file; None if missing or garbled.
@@ -101,6 +114,22 @@ mod tests {
         let m = memory(me).unwrap();
         assert!(m.rss > 0 && m.pss > 0 && m.private > 0);
         assert!(m.pss <= m.rss && m.private <= m.rss);
+    }
+
+    #[test]
+    fn an_unreaped_child_is_not_alive() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Not yet waited for: once it exits it stays a zombie.
+        let start = std::time::Instant::now();
+        while alive(pid) && start.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        assert!(stat.contains(") Z "), "{stat}");
+        assert!(!alive(pid));
+        assert!(cmdline(pid).is_none());
+        child.wait().unwrap();
     }
 
     #[test]
