@@ -24,6 +24,8 @@ pub fn disk(name: &str) -> Device {
         mounted_at: vec![],
         holders: vec![],
         backing_file: None,
+        detaching: false,
+        not_probed: None,
         probe_error: None,
     }
 }
