@@ -28,6 +28,7 @@ pub mod mon;
 pub mod osd;
 pub mod osd_remove;
 pub mod osd_remove_flow;
+pub mod osd_report;
 pub mod osd_state;
 pub mod ports;
 pub mod procs;
