@@ -62,6 +62,10 @@ pub struct SeenDevice {
     pub usable: bool,
     /// A loop device detached while open: going away.
     pub detaching: bool,
+    /// Its first bytes were read, so `osd_uuid` can be trusted.
+    pub read: bool,
+    /// The OSD uuid of the BlueStore label on it.
+    pub osd_uuid: Option<String>,
 }
 
 /// Where a disk that backs (or backed) an OSD stands.
@@ -83,6 +87,10 @@ pub struct KnownDisk {
     /// The runtime's name for its record.
     pub key: String,
     pub osd: Option<u32>,
+    /// The OSD's uuid, which its disk's BlueStore label carries.
+    pub uuid: String,
+    /// For a gone disk: why, as last recorded.
+    pub gone_why: Option<String>,
     pub identity: DiskIdentity,
     /// Where it was last seen.
     pub path: String,
@@ -156,15 +164,22 @@ pub fn plan_disks(seen: &[SeenDevice], known: &[KnownDisk]) -> Vec<DiskAction> {
                     });
                 }
             }
-            DiskState::Gone => {
-                if let (None, Some(s)) = (trouble(k, now), now) {
-                    actions.push(DiskAction::Back {
+            DiskState::Gone => match (trouble(k, now), now) {
+                (None, Some(s)) => actions.push(DiskAction::Back {
+                    key: k.key.clone(),
+                    osd: k.osd,
+                    path: s.path.clone(),
+                }),
+                // Still not usable, for a new reason (back, but blank): say so.
+                (Some(why), Some(_)) if k.gone_why.as_ref() != Some(&why) => {
+                    actions.push(DiskAction::Gone {
                         key: k.key.clone(),
                         osd: k.osd,
-                        path: s.path.clone(),
-                    });
+                        why,
+                    })
                 }
-            }
+                _ => {}
+            },
         }
     }
     let mut new: Vec<&SeenDevice> = seen
@@ -196,6 +211,9 @@ fn trouble(k: &KnownDisk, now: Option<&SeenDevice>) -> Option<String> {
             "disk failed: {who} shrank from {} to {}",
             size(k.size_bytes),
             size(s.size_bytes)
+        )),
+        Some(s) if s.read && s.osd_uuid.as_deref() != Some(k.uuid.as_str()) => Some(format!(
+            "disk replaced: {who} no longer holds this OSD's data (no BlueStore label of it)"
         )),
         Some(_) => None,
     }

@@ -13,6 +13,8 @@ fn seen(path: &str, id: DiskIdentity, usable: bool) -> SeenDevice {
         size_bytes: 6 * GIB,
         usable,
         detaching: false,
+        read: true,
+        osd_uuid: (!usable).then(|| "u".to_string()),
     }
 }
 
@@ -20,6 +22,8 @@ fn known(key: &str, osd: u32, path: &str, id: DiskIdentity, state: DiskState) ->
     KnownDisk {
         key: key.into(),
         osd: Some(osd),
+        uuid: "u".into(),
+        gone_why: None,
         identity: id,
         path: path.into(),
         size_bytes: 6 * GIB,
@@ -66,7 +70,7 @@ fn a_known_disk_is_never_created_again_even_under_a_new_name() {
         file("/a.img"),
         DiskState::Active,
     )];
-    let plan = plan_disks(&[seen("/dev/loop3", file("/a.img"), true)], &k);
+    let plan = plan_disks(&[seen("/dev/loop3", file("/a.img"), false)], &k);
     assert!(plan.is_empty(), "{plan:?}");
     // Renamed while its OSD was down: point the OSD at the new name.
     let plan = plan_disks(&[seen("/dev/loop7", file("/a.img"), false)], &k);
@@ -123,7 +127,11 @@ fn a_gone_disk_comes_back_only_whole() {
     assert!(plan_disks(&[], &k).is_empty(), "still gone: nothing new");
     let mut small = seen("/dev/loop5", file("/a.img"), false);
     small.size_bytes = GIB;
-    assert!(plan_disks(&[small], &k).is_empty(), "not back while shrunk");
+    let plan = plan_disks(&[small], &k);
+    assert!(
+        matches!(&plan[..], [DiskAction::Gone { why, .. }] if why.contains("shrank")),
+        "not back while shrunk: {plan:?}"
+    );
     assert_eq!(
         plan_disks(&[seen("/dev/loop5", file("/a.img"), false)], &k),
         [DiskAction::Back {
@@ -132,6 +140,37 @@ fn a_gone_disk_comes_back_only_whole() {
             path: "/dev/loop5".into()
         }]
     );
+}
+
+#[test]
+fn a_disk_back_without_its_label_stays_gone_and_says_why_once() {
+    let mut k = known("d0", 3, "/dev/loop3", file("/a.img"), DiskState::Gone);
+    k.gone_why = Some("disk gone: /dev/loop3 (file /a.img)".into());
+    let mut blank = seen("/dev/loop5", file("/a.img"), true);
+    blank.osd_uuid = None;
+    let why = match &plan_disks(std::slice::from_ref(&blank), std::slice::from_ref(&k))[..] {
+        [DiskAction::Gone { why, .. }] => why.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        why,
+        "disk replaced: /dev/loop3 (file /a.img) no longer holds this OSD's data (no BlueStore label of it)"
+    );
+    k.gone_why = Some(why);
+    assert!(
+        plan_disks(&[blank.clone()], &[k.clone()]).is_empty(),
+        "said once"
+    );
+    // Another OSD's label is not this OSD's data either; an unread device
+    // is not judged by its label.
+    let mut other = seen("/dev/loop5", file("/a.img"), false);
+    other.osd_uuid = Some("v".into());
+    assert!(plan_disks(&[other.clone()], &[k.clone()]).is_empty());
+    other.read = false;
+    assert!(matches!(
+        plan_disks(&[other], &[k])[..],
+        [DiskAction::Back { .. }]
+    ));
 }
 
 #[test]

@@ -26,6 +26,7 @@ pub fn disk(name: &str) -> Device {
         backing_file: None,
         detaching: false,
         not_probed: None,
+        bluestore_osd: None,
         probe_error: None,
     }
 }

@@ -63,6 +63,9 @@ pub struct Device {
     /// network file, or over a file this host cannot see).
     #[serde(default)]
     pub not_probed: Option<String>,
+    /// The OSD uuid of a BlueStore label on it.
+    #[serde(default)]
+    pub bluestore_osd: Option<String>,
     /// Why the first bytes could not be read (then the signatures are unknown).
     pub probe_error: Option<String>,
 }
@@ -182,6 +185,7 @@ fn read_device(
         filesystem: sigs.filesystem.or_else(|| udev_fs(&udev)),
         part_table: sigs.part_table.or_else(|| udev.get("ID_PART_TABLE_TYPE")),
         lvm: sigs.lvm || udev.get("ID_FS_TYPE").as_deref() == Some("LVM2_member"),
+        bluestore_osd: sigs.bluestore_osd,
         mounted_at,
         holders,
         detaching: kind == DeviceKind::Loop && read_u64(&dir.join("loop/autoclear")) == Some(1),

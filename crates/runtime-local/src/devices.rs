@@ -89,6 +89,8 @@ fn seen(devices: &[Device], sel: &Selection) -> Vec<SeenDevice> {
             size_bytes: d.size_bytes,
             usable: sel.judge(d) == Verdict::Use,
             detaching: d.detaching,
+            read: d.probe_error.is_none() && d.not_probed.is_none(),
+            osd_uuid: d.bluestore_osd.clone(),
         })
         .collect()
 }
@@ -125,6 +127,8 @@ fn known(layout: &Layout, devices: &[Device]) -> Vec<KnownDisk> {
         out.push(KnownDisk {
             key: key.name(),
             osd: rec.id,
+            uuid: rec.uuid.clone(),
+            gone_why: rec.gone.clone(),
             identity: disk.identity,
             path,
             size_bytes: disk.size_bytes,
