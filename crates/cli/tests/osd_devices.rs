@@ -57,9 +57,13 @@ fn disks_become_osds_go_and_come_back() {
     );
     let o = rookery(&["status", "--dir", c.dir_str()]);
     let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{small} ")))
+        .unwrap_or_else(|| panic!("no line for {small}: {out}"));
     assert!(
-        out.contains(&format!("{small}")) && out.contains("not used: smaller than 5 GiB (1 GiB)"),
-        "{out}"
+        line.ends_with("not used: smaller than 5 GiB (1 GiB)"),
+        "{line}"
     );
 
     // A blank disk attached now becomes an OSD, up and in.

@@ -327,6 +327,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn record_keys_name_and_parse() {
+        for k in [RecordKey::Slot(2), RecordKey::Disk(0)] {
+            assert_eq!(RecordKey::parse(&k.name()), Some(k));
+        }
+        assert_eq!(RecordKey::parse("disk-x"), None);
+        assert_eq!(RecordKey::parse("other-1"), None);
+    }
+
+    #[test]
     fn regular_file_is_refused_as_device() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("x");
@@ -357,12 +366,17 @@ mod tests {
         write_slot(&layout, 1, &rec(1, false)).unwrap();
         // ready in the record but the OSD's own marker is missing: redo.
         write_slot(&layout, 2, &rec(2, true)).unwrap();
+        // A tombstone stays one, whatever else the record says.
+        let mut gone = rec(3, true);
+        gone.removed_at = Some(1);
+        write_slot(&layout, 3, &gone).unwrap();
         assert_eq!(
             observed_slots(&layout),
             vec![
                 OsdSlotState::Ready { id: 0 },
                 OsdSlotState::Interrupted { uuid: "u1".into() },
                 OsdSlotState::Interrupted { uuid: "u2".into() },
+                OsdSlotState::Removed { id: 3 },
             ]
         );
     }
