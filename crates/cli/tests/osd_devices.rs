@@ -113,6 +113,39 @@ fn disks_become_osds_go_and_come_back() {
         &format!("osd.{id}: disk back at {again}")
     )
     .is_some());
+
+    // Removed: purged, its disk left with its label and never taken again.
+    let o = rookery(&["osd", "remove", &id.to_string(), "--dir", c.dir_str()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("{again} is left as Ceph left it")),
+        "{}",
+        text(&o)
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    let s = c.status();
+    assert_eq!(osd_entry(&s, id).unwrap()["state"], "removed", "{s:#}");
+    let dev = s["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["path"] == again.as_str())
+        .cloned()
+        .unwrap();
+    let label = "has a Ceph BlueStore label (an OSD's disk)";
+    assert!(
+        dev["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == label),
+        "{dev:#}"
+    );
+    assert_eq!(
+        s["osds"].as_array().unwrap().len(),
+        2,
+        "no new OSD on the removed disk: {s:#}"
+    );
     drop(c);
 }
 

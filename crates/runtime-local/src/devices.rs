@@ -105,7 +105,12 @@ fn known(layout: &Layout, devices: &[Device]) -> Vec<KnownDisk> {
         };
         let path = path.display().to_string();
         if rec.disk.is_none() {
-            let Some(d) = devices.iter().find(|d| d.path == path) else {
+            // Only the disk that carries this OSD's label (or, before mkfs,
+            // whatever is at its path) is taken to be it.
+            let ours = |d: &&Device| {
+                d.path == path && (!rec.ready || d.bluestore_osd.as_deref() == Some(&rec.uuid))
+            };
+            let Some(d) = devices.iter().find(ours) else {
                 continue;
             };
             rec.disk = Some(DiskInfo {
