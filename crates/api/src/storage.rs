@@ -11,10 +11,11 @@ use crate::{Extra, Quantity};
 
 /// `spec.storage`.
 ///
-/// The local runtime uses only the OSDs named here: `files.count` sparse files,
-/// then each entry of `devices`. It never picks disks on its own, so Rook's
-/// `useAllDevices`, `deviceFilter`, `devicePathFilter`, `useAllNodes` and `nodes`
-/// are kept (for the Kubernetes operator) and reported as ignored.
+/// The local runtime makes `files.count` sparse-file OSDs, one OSD per entry
+/// of `devices`, and one per blank disk that `deviceFilter` or
+/// `devicePathFilter` selects (also disks attached later). It never takes
+/// every disk of the host, so `useAllDevices` is kept (for the Kubernetes
+/// operator) and reported as ignored, as are `useAllNodes` and `nodes`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct StorageSpec {
@@ -24,10 +25,10 @@ pub struct StorageSpec {
     /// Rook: use every empty device. Ignored locally.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_all_devices: Option<bool>,
-    /// Rook: a regex over device names. Ignored locally.
+    /// Rook: a regex over device names (`^sd[b-d]$`); matching blank disks become OSDs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_filter: Option<String>,
-    /// Rook: a regex over device paths. Ignored locally.
+    /// Rook: a regex over device paths and `/dev/disk/by-*` links.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_path_filter: Option<String>,
     /// Devices to use whole, e.g. `sdb` or `/dev/disk/by-id/...`.
@@ -66,6 +67,13 @@ impl StorageSpec {
         self.files.count.saturating_add(devices)
     }
 
+    /// A `deviceFilter` or `devicePathFilter` is set: the OSD count is known
+    /// only on the host, from its disks.
+    pub fn filters_devices(&self) -> bool {
+        let set = |f: &Option<String>| f.as_deref().is_some_and(|s| !s.is_empty());
+        set(&self.device_filter) || set(&self.device_path_filter)
+    }
+
     /// The listed devices as `/dev/...` paths, in order, skipping invalid entries
     /// (validation reports those).
     pub fn device_paths(&self) -> Vec<String> {
@@ -100,8 +108,8 @@ impl StorageSpec {
     pub(crate) fn report(&self, path: &str, r: &mut Report<'_>) {
         const ONE_HOST: &str = "it runs on this host only; list this host's disks in \
 spec.storage.devices";
-        const NO_PICKING: &str = "it never takes disks on its own; list the ones to use in \
-spec.storage.devices";
+        const NO_PICKING: &str = "it never takes every disk of the host; list the ones to use in \
+spec.storage.devices, or select them with deviceFilter";
         r.extra(path, &self.extra, Self::FIELDS, Self::ROOK_ONLY);
         if self.use_all_nodes == Some(true) {
             r.ignored(&join(path, "useAllNodes"), ONE_HOST);
@@ -111,13 +119,6 @@ spec.storage.devices";
         }
         if self.use_all_devices == Some(true) {
             r.ignored(&join(path, "useAllDevices"), NO_PICKING);
-        }
-        let set = |f: &Option<String>| f.as_deref().is_some_and(|s| !s.is_empty());
-        if set(&self.device_filter) {
-            r.ignored(&join(path, "deviceFilter"), NO_PICKING);
-        }
-        if set(&self.device_path_filter) {
-            r.ignored(&join(path, "devicePathFilter"), NO_PICKING);
         }
         for (i, d) in self.devices.iter().enumerate() {
             d.report(&format!("{path}.devices[{i}]"), r);

@@ -68,6 +68,9 @@ enum Command {
     Csi(cmd::csi::CsiArgs),
     /// This host's block devices: which would become OSDs, and why the others would not.
     Discover(cmd::discover::DiscoverArgs),
+    /// The local cluster's OSDs: `osd remove <id>` drains and purges one.
+    #[command(subcommand)]
+    Osd(cmd::osd::OsdCommand),
     /// Benchmarks (print figures against a baseline measured in the same run).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Volume(a) => cmd::volume::run(a),
         Command::Csi(a) => cmd::csi::run(a),
         Command::Discover(a) => cmd::discover::run(a),
+        Command::Osd(o) => cmd::osd::run(o),
         Command::Bench(b) => cmd::bench::run(b),
     };
     match result {

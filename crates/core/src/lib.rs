@@ -4,9 +4,11 @@
 
 pub mod backoff;
 pub mod desired;
+pub mod devices;
 pub mod naming;
 pub mod plan;
 pub mod readiness;
+pub mod removal;
 
 pub use backoff::RestartBackoff;
 pub use desired::{

@@ -20,6 +20,9 @@ pub enum OsdSlotState {
     Interrupted { uuid: String },
     /// The OSD exists with this id.
     Ready { id: u32 },
+    /// The OSD was removed (`rookery osd remove`): its tombstone keeps the
+    /// slot from being filled again.
+    Removed { id: u32 },
 }
 
 /// What exists on the host.
@@ -112,6 +115,9 @@ pub fn plan_daemons(desired: &DesiredCluster, observed: &ObservedDaemons) -> Dae
             .unwrap_or(&OsdSlotState::Absent)
         {
             OsdSlotState::Ready { id } => plan.start_osds.push(*id),
+            OsdSlotState::Removed { id } => plan.warnings.push(format!(
+                "osd.{id} (slot {slot}) was removed with `rookery osd remove`; it is not recreated"
+            )),
             OsdSlotState::Interrupted { uuid } => plan.create_osds.push(OsdCreate {
                 slot,
                 backing: backing.clone(),
@@ -241,6 +247,28 @@ mod tests {
         assert!(plan.warnings[0].contains("spec.mon.count is 3"));
         assert!(plan.warnings[1].contains("mgr.b"));
         assert!(plan.warnings[2].contains("osd.7"));
+    }
+
+    #[test]
+    fn removed_slots_are_neither_recreated_nor_started_and_say_so() {
+        let observed = ObservedDaemons {
+            mons: ["a".to_string()].into(),
+            osd_slots: vec![
+                OsdSlotState::Ready { id: 0 },
+                OsdSlotState::Removed { id: 1 },
+                OsdSlotState::Ready { id: 2 },
+            ],
+            ..ObservedDaemons::default()
+        };
+        let mut d = desired(1, 3);
+        d.filesystems.clear();
+        let plan = plan_daemons(&d, &observed);
+        assert_eq!(plan.start_osds, [0, 2]);
+        assert!(plan.create_osds.is_empty());
+        assert_eq!(
+            plan.warnings,
+            ["osd.1 (slot 1) was removed with `rookery osd remove`; it is not recreated"]
+        );
     }
 
     #[test]

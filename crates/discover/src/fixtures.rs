@@ -24,6 +24,9 @@ pub fn disk(name: &str) -> Device {
         mounted_at: vec![],
         holders: vec![],
         backing_file: None,
+        detaching: false,
+        not_probed: None,
+        bluestore_osd: None,
         probe_error: None,
     }
 }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::mounts::{parse_dev, parse_mountinfo, Mounts};
+use crate::backing::backing_problem;
+use crate::mounts::{parse_dev, parse_mount_points, parse_mountinfo, MountPoint, Mounts};
 use crate::probe::{probe, PROBE_LEN};
 use crate::udev::{parse_udev, UdevInfo};
 use crate::Error;
@@ -55,6 +56,16 @@ pub struct Device {
     pub holders: Vec<String>,
     /// For a loop device, the file behind it.
     pub backing_file: Option<String>,
+    /// A loop device detached while still open: it goes away at the last close.
+    #[serde(default)]
+    pub detaching: bool,
+    /// Why the device was not read at all (a loop device over a FUSE or
+    /// network file, or over a file this host cannot see).
+    #[serde(default)]
+    pub not_probed: Option<String>,
+    /// The OSD uuid of a BlueStore label on it.
+    #[serde(default)]
+    pub bluestore_osd: Option<String>,
     /// Why the first bytes could not be read (then the signatures are unknown).
     pub probe_error: Option<String>,
 }
@@ -83,8 +94,8 @@ impl Default for Roots {
 /// with nothing attached are left out: they are free slots, not disks.
 pub fn scan(roots: &Roots) -> Result<Vec<Device>, Error> {
     let block = roots.sysfs.join("block");
-    let mounts = match fs::read_to_string(&roots.mountinfo) {
-        Ok(text) => parse_mountinfo(&text),
+    let (mounts, points) = match fs::read_to_string(&roots.mountinfo) {
+        Ok(text) => (parse_mountinfo(&text), parse_mount_points(&text)),
         Err(e) => {
             // Without it every device would look unmounted: refuse rather than guess.
             return Err(Error::read(&roots.mountinfo, e));
@@ -93,7 +104,7 @@ pub fn scan(roots: &Roots) -> Result<Vec<Device>, Error> {
     let mut devices = Vec::new();
     for name in list_dir(&block).map_err(|e| Error::read(&block, e))? {
         let dir = block.join(&name);
-        match read_device(roots, &dir, &name, &mounts) {
+        match read_device(roots, &dir, &name, &mounts, &points) {
             Some(d) => devices.push(d),
             None => tracing::debug!(device = %name, "skipped: detached loop device"),
         }
@@ -102,7 +113,13 @@ pub fn scan(roots: &Roots) -> Result<Vec<Device>, Error> {
     Ok(devices)
 }
 
-fn read_device(roots: &Roots, dir: &Path, name: &str, mounts: &Mounts) -> Option<Device> {
+fn read_device(
+    roots: &Roots,
+    dir: &Path,
+    name: &str,
+    mounts: &Mounts,
+    points: &[MountPoint],
+) -> Option<Device> {
     let kind = kind_of(name);
     let size_bytes = read_u64(&dir.join("size")).unwrap_or(0).saturating_mul(512);
     if kind == DeviceKind::Loop && size_bytes == 0 {
@@ -126,7 +143,17 @@ fn read_device(roots: &Roots, dir: &Path, name: &str, mounts: &Mounts) -> Option
         .filter_map(|d| parse_dev(d))
         .flat_map(|d| mounts.get(&d).cloned().unwrap_or_default())
         .collect();
-    let (sigs, probe_error) = match read_head(&path) {
+    let backing_file = read_trim(&dir.join("loop/backing_file"));
+    let not_probed = backing_file.as_deref().and_then(|f| {
+        let offset = read_u64(&dir.join("loop/offset")).unwrap_or(0);
+        backing_problem(f, offset, size_bytes, points)
+    });
+    let head = match &not_probed {
+        // Never opened: the answer could take minutes, or be about another file.
+        Some(_) => Ok(Vec::new()),
+        None => read_head(&path),
+    };
+    let (sigs, probe_error) = match head {
         Ok(buf) => (probe(&buf), None),
         Err(e) => {
             let msg = format!("cannot read {}: {e}", path.display());
@@ -154,12 +181,16 @@ fn read_device(roots: &Roots, dir: &Path, name: &str, mounts: &Mounts) -> Option
         links,
         partitions,
         // Our own probe first; udev's answer when we could not read the device.
+        // (A device not probed has no udev data worth trusting either.)
         filesystem: sigs.filesystem.or_else(|| udev_fs(&udev)),
         part_table: sigs.part_table.or_else(|| udev.get("ID_PART_TABLE_TYPE")),
         lvm: sigs.lvm || udev.get("ID_FS_TYPE").as_deref() == Some("LVM2_member"),
+        bluestore_osd: sigs.bluestore_osd,
         mounted_at,
         holders,
-        backing_file: read_trim(&dir.join("loop/backing_file")),
+        detaching: kind == DeviceKind::Loop && read_u64(&dir.join("loop/autoclear")) == Some(1),
+        backing_file,
+        not_probed,
         probe_error,
     })
 }

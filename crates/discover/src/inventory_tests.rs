@@ -123,12 +123,42 @@ fn signatures_come_from_the_device_itself() {
         "30 27 7:3 / /mnt/x rw - ext4 /dev/loop3 rw\n",
     )
     .unwrap();
-    f.file("loop3/loop/backing_file", "/tmp/disk.img\n");
+    let img = f.roots.dev.join("disk.img");
+    fs::File::create(&img).unwrap().set_len(1 << 30).unwrap();
+    f.file("loop3/loop/backing_file", &format!("{}\n", img.display()));
     let d = by_name(&scan(&f.roots).unwrap(), "loop3");
     assert_eq!(d.kind, DeviceKind::Loop);
     assert_eq!(d.filesystem.as_deref(), Some("ext4"));
     assert_eq!(d.mounted_at, vec!["/mnt/x"]);
-    assert_eq!(d.backing_file.as_deref(), Some("/tmp/disk.img"));
+    assert_eq!(d.backing_file.as_deref(), Some(img.to_str().unwrap()));
+    assert_eq!((d.not_probed, d.detaching), (None, false));
+}
+
+#[test]
+fn loops_over_fuse_or_invisible_files_are_never_opened() {
+    let f = Fake::new();
+    // The /dev nodes hold ext4: had they been read, the filesystem would show.
+    f.device("loop4", "7:4", 1 << 21, &ext4_head())
+        .file("loop4/loop/backing_file", "/run/rbd-fuse/csi-vol-1\n")
+        .device("loop5", "7:5", 1 << 21, &ext4_head())
+        .file("loop5/loop/backing_file", "/csi-vol-2\n")
+        .file("loop5/loop/autoclear", "1\n");
+    fs::write(
+        &f.roots.mountinfo,
+        "1 0 253:0 / / rw - ext4 /dev/vda rw\n40 1 0:50 / /run/rbd-fuse rw - fuse.rbd-fuse rbd-fuse rw\n",
+    )
+    .unwrap();
+    let all = scan(&f.roots).unwrap();
+    let fuse = by_name(&all, "loop4");
+    assert!(fuse.not_probed.unwrap().contains("fuse.rbd-fuse"));
+    assert_eq!(fuse.filesystem, None);
+    let hidden = by_name(&all, "loop5");
+    assert_eq!(
+        hidden.not_probed.as_deref(),
+        Some("is a loop device over a file that is not visible on this host (/csi-vol-2)")
+    );
+    assert!(hidden.detaching);
+    assert_eq!(hidden.filesystem, None);
 }
 
 #[test]

@@ -4,10 +4,13 @@
 //!   devices' own first bytes ([`probe`]), plus mounts ([`mounts`]).
 //! - [`rules`]: `spec.storage`'s selection applied to one device: use it, or the
 //!   reasons not to, each a sentence for people.
+//! - [`backing`]: which loop devices must not even be read (FUSE, network or
+//!   invisible backing files).
 //! - [`watch`]: hot-plug and change detection by polling, debounced.
 //!
 //! Only reads: nothing here writes to a device.
 
+pub mod backing;
 #[cfg(test)]
 mod fixtures;
 pub mod inventory;

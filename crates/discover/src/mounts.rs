@@ -22,6 +22,28 @@ pub fn parse_mountinfo(text: &str) -> Mounts {
     mounts
 }
 
+/// A mount point and its filesystem type (`ext4`, `fuse.rbd-fuse`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountPoint {
+    pub point: String,
+    pub fstype: String,
+}
+
+/// Every mount point of mountinfo text, in mount order.
+pub fn parse_mount_points(text: &str) -> Vec<MountPoint> {
+    text.lines()
+        .filter_map(|line| {
+            let (before, after) = line.split_once(" - ")?;
+            let point = before.split(' ').nth(4)?;
+            let fstype = after.split(' ').next()?;
+            Some(MountPoint {
+                point: unescape(point),
+                fstype: fstype.to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// "8:1" -> (8, 1).
 pub fn parse_dev(s: &str) -> Option<(u32, u32)> {
     let (major, minor) = s.trim().split_once(':')?;
@@ -70,6 +92,18 @@ garbage
         assert_eq!(m[&(8, 1)], vec!["/boot"]);
         assert_eq!(m[&(0, 21)], vec!["/proc"]);
         assert_eq!(m.len(), 3);
+    }
+
+    #[test]
+    fn mount_points_with_their_types() {
+        let text = "22 27 0:21 / /proc rw,relatime - proc proc rw\n\
+40 27 0:50 / /run/x\\040y rw,nosuid shared:9 - fuse.rbd-fuse rbd-fuse rw\n";
+        let m = parse_mount_points(text);
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            (m[1].point.as_str(), m[1].fstype.as_str()),
+            ("/run/x y", "fuse.rbd-fuse")
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct Signatures {
     pub part_table: Option<String>,
     /// An LVM2 physical volume label.
     pub lvm: bool,
+    /// The OSD uuid in a BlueStore label (whose OSD the disk is).
+    pub bluestore_osd: Option<String>,
 }
 
 /// Looks for known signatures in `buf` (the device's first bytes; shorter is fine).
@@ -26,7 +28,19 @@ pub fn probe(buf: &[u8]) -> Signatures {
         filesystem: filesystem(buf),
         part_table: part_table(buf),
         lvm: lvm_label(buf),
+        bluestore_osd: bluestore_osd(buf),
     }
+}
+
+/// "bluestore block device\n<36-char osd uuid>\n".
+fn bluestore_osd(buf: &[u8]) -> Option<String> {
+    const MAGIC: &[u8] = b"bluestore block device\n";
+    if !at(buf, 0, MAGIC) {
+        return None;
+    }
+    let uuid = buf.get(MAGIC.len()..MAGIC.len() + 36)?;
+    let ok = uuid.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-');
+    ok.then(|| String::from_utf8_lossy(uuid).into_owned())
 }
 
 fn at(buf: &[u8], offset: usize, magic: &[u8]) -> bool {
@@ -142,6 +156,24 @@ mod tests {
             put(&mut b, offset, magic);
             assert_eq!(probe(&b).filesystem.as_deref(), Some(name));
         }
+    }
+
+    #[test]
+    fn bluestore_labels_name_their_osd() {
+        let mut b = blank();
+        put(
+            &mut b,
+            0,
+            b"bluestore block device\nd05db3b0-7fa1-48fd-9224-83f23d063a47\n",
+        );
+        let s = probe(&b);
+        assert_eq!(s.filesystem.as_deref(), Some("ceph_bluestore"));
+        assert_eq!(
+            s.bluestore_osd.as_deref(),
+            Some("d05db3b0-7fa1-48fd-9224-83f23d063a47")
+        );
+        put(&mut b, 30, b"zz");
+        assert_eq!(probe(&b).bluestore_osd, None);
     }
 
     #[test]

@@ -119,6 +119,15 @@ fn in_use(d: &Device) -> Vec<String> {
         DeviceKind::Rom => r.push("is an optical drive".to_owned()),
         DeviceKind::Disk | DeviceKind::Loop => {}
     }
+    if let Some(why) = &d.not_probed {
+        r.push(why.clone());
+    }
+    if d.detaching {
+        r.push(
+            "is a loop device being detached (it goes away when its last user closes it)"
+                .to_owned(),
+        );
+    }
     if let Some(e) = &d.probe_error {
         r.push(format!(
             "could not be checked for data ({e}); run as root with access to the device"

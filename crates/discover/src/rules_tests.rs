@@ -219,3 +219,19 @@ fn verdict_json_shape() {
     let v = serde_json::to_value(Verdict::Use).unwrap();
     assert_eq!(v, serde_json::json!({"verdict": "use"}));
 }
+
+#[test]
+fn loops_not_to_read_or_being_detached_are_skipped() {
+    let mut d = disk("loop7");
+    d.kind = crate::DeviceKind::Loop;
+    d.not_probed =
+        Some("is a loop device over a file that is not visible on this host (/csi-vol-1)".into());
+    d.detaching = true;
+    assert_eq!(
+        reasons(all().judge(&d)),
+        vec![
+            "is a loop device over a file that is not visible on this host (/csi-vol-1)",
+            "is a loop device being detached (it goes away when its last user closes it)",
+        ]
+    );
+}

@@ -79,6 +79,21 @@ impl Layout {
     pub fn osd_slots_dir(&self) -> PathBuf {
         self.join("osd/slots")
     }
+    /// OSDs made on disks the selection found (`deviceFilter`...), one
+    /// record each, numbered apart from the spec's slots.
+    pub fn osd_disk_record(&self, n: usize) -> PathBuf {
+        self.join(&format!("osd/disks/{n}.json"))
+    }
+    pub fn osd_disks_dir(&self) -> PathBuf {
+        self.join("osd/disks")
+    }
+    /// An `rookery osd remove` in progress (`osd/removals/<id>.json`).
+    pub fn osd_removal(&self, id: u32) -> PathBuf {
+        self.join(&format!("osd/removals/{id}.json"))
+    }
+    pub fn osd_removals_dir(&self) -> PathBuf {
+        self.join("osd/removals")
+    }
 
     pub fn log_dir(&self) -> PathBuf {
         self.join("log")
@@ -128,6 +143,8 @@ impl Layout {
             self.mgrs_dir(),
             self.mdss_dir(),
             self.osd_slots_dir(),
+            self.osd_disks_dir(),
+            self.osd_removals_dir(),
             self.log_dir(),
             self.run_dir(),
         ] {

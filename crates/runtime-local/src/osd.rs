@@ -1,10 +1,13 @@
-//! OSDs: one slot per desired backing (sparse file or blank device). A slot
-//! records its uuid and key *before* Ceph is asked for an id, so a creation
-//! cut short is finished with the same identity instead of leaking an OSD.
+//! OSDs: one slot per desired backing (sparse file or blank device), plus
+//! one record per disk the selection found (`osd/disks/<n>.json`). A record
+//! holds its uuid and key *before* Ceph is asked for an id, so a creation
+//! cut short is finished with the same identity instead of leaking an OSD;
+//! after `rookery osd remove` it stays as a tombstone.
 
 use std::io::Read;
 use std::path::Path;
 
+use rookery_core::devices::{DiskIdentity, DiskState};
 use rookery_core::plan::OsdCreate;
 use rookery_core::{OsdBacking, OsdSlotState};
 use serde::{Deserialize, Serialize};
@@ -26,17 +29,126 @@ pub struct SlotRecord {
     pub id: Option<u32>,
     #[serde(default)]
     pub ready: bool,
+    /// For a device: how it is recognised after a rename, and its size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskInfo>,
+    /// Why the disk cannot serve the OSD now ("disk gone: /dev/loop3 (file
+    /// /x.img)"); the OSD is stopped, down and out meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gone: Option<String>,
+    /// Unix time of `rookery osd remove`: a tombstone, never recreated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_at: Option<u64>,
+}
+
+/// A device backing's identity and size when it became an OSD.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskInfo {
+    pub identity: DiskIdentity,
+    pub size_bytes: u64,
+}
+
+impl SlotRecord {
+    /// Where the disk stands, for the disk plan.
+    pub fn disk_state(&self, layout: &Layout) -> DiskState {
+        if self.removed_at.is_some() {
+            DiskState::Removed
+        } else if self.gone.is_some() {
+            DiskState::Gone
+        } else if self.is_ready(layout) {
+            DiskState::Active
+        } else {
+            DiskState::Creating
+        }
+    }
+
+    fn is_ready(&self, layout: &Layout) -> bool {
+        matches!((self.ready, self.id), (true, Some(id)) if layout.osd_dir(id).join("ready").exists())
+    }
+}
+
+/// Which record: a spec slot, or a disk the selection found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum RecordKey {
+    Slot(usize),
+    Disk(usize),
+}
+
+impl RecordKey {
+    pub fn path(self, layout: &Layout) -> std::path::PathBuf {
+        match self {
+            RecordKey::Slot(n) => layout.osd_slot(n),
+            RecordKey::Disk(n) => layout.osd_disk_record(n),
+        }
+    }
+
+    /// `slot-2`, `disk-0`: the disk plan's key.
+    pub fn name(self) -> String {
+        match self {
+            RecordKey::Slot(n) => format!("slot-{n}"),
+            RecordKey::Disk(n) => format!("disk-{n}"),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let (kind, n) = s.split_once('-')?;
+        let n = n.parse().ok()?;
+        match kind {
+            "slot" => Some(RecordKey::Slot(n)),
+            "disk" => Some(RecordKey::Disk(n)),
+            _ => None,
+        }
+    }
 }
 
 pub fn read_slot(layout: &Layout, slot: usize) -> Option<SlotRecord> {
-    let text = std::fs::read_to_string(layout.osd_slot(slot)).ok()?;
+    read_record(layout, RecordKey::Slot(slot))
+}
+
+pub fn read_record(layout: &Layout, key: RecordKey) -> Option<SlotRecord> {
+    let text = std::fs::read_to_string(key.path(layout)).ok()?;
     serde_json::from_str(&text).ok()
 }
 
+#[cfg(test)]
 fn write_slot(layout: &Layout, slot: usize, rec: &SlotRecord) -> Result<()> {
-    let path = layout.osd_slot(slot);
+    write_record(layout, RecordKey::Slot(slot), rec)
+}
+
+pub fn write_record(layout: &Layout, key: RecordKey, rec: &SlotRecord) -> Result<()> {
+    let path = key.path(layout);
     let json = serde_json::to_vec_pretty(rec).map_err(|e| Error::Spec(e.to_string()))?;
-    write_atomic(&path, &json, 0o600).ctx("cannot write OSD slot", &path)
+    write_atomic(&path, &json, 0o600).ctx("cannot write OSD record", &path)
+}
+
+/// Every record, spec slots first, then disks, each in order.
+pub fn all_records(layout: &Layout) -> Vec<(RecordKey, SlotRecord)> {
+    let mut out = Vec::new();
+    for key in [RecordKey::Slot as fn(usize) -> RecordKey, RecordKey::Disk] {
+        for n in 0.. {
+            let Some(rec) = read_record(layout, key(n)) else {
+                break;
+            };
+            out.push((key(n), rec));
+        }
+    }
+    out
+}
+
+/// The record of the OSD `id` that is not a tombstone (ids are reused
+/// after a purge, so an old tombstone may carry the same id).
+pub fn record_of(layout: &Layout, id: u32) -> Option<(RecordKey, SlotRecord)> {
+    all_records(layout)
+        .into_iter()
+        .find(|(_, r)| r.id == Some(id) && r.removed_at.is_none())
+}
+
+/// The next free disk record number.
+pub fn next_disk_key(layout: &Layout) -> RecordKey {
+    let n = (0..)
+        .find(|n| !layout.osd_disk_record(*n).exists())
+        .unwrap_or(0);
+    RecordKey::Disk(n)
 }
 
 /// The state of every recorded slot, in slot order.
@@ -46,10 +158,11 @@ pub fn observed_slots(layout: &Layout) -> Vec<OsdSlotState> {
         let Some(rec) = read_slot(layout, slot) else {
             break;
         };
-        out.push(match (rec.ready, rec.id) {
-            (true, Some(id)) if layout.osd_dir(id).join("ready").exists() => {
-                OsdSlotState::Ready { id }
-            }
+        out.push(match (rec.removed_at, rec.id) {
+            (Some(_), Some(id)) => OsdSlotState::Removed { id },
+            _ if rec.is_ready(layout) => OsdSlotState::Ready {
+                id: rec.id.unwrap_or_default(),
+            },
             _ => OsdSlotState::Interrupted { uuid: rec.uuid },
         });
     }
@@ -79,41 +192,93 @@ pub fn check_blank(device: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates one OSD (or finishes an interrupted creation) and returns its id.
+/// `check_blank` off the async threads, bounded: a device that does not
+/// answer is not blank as far as rookery can tell.
+pub async fn check_blank_bounded(device: &Path) -> Result<()> {
+    let path = device.to_path_buf();
+    let read = tokio::task::spawn_blocking(move || check_blank(&path));
+    match tokio::time::timeout(std::time::Duration::from_secs(10), read).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => Err(Error::Refused(format!(
+            "blank check of {} failed: {e}",
+            device.display()
+        ))),
+        Err(_) => Err(Error::DeviceNotBlank {
+            device: device.to_path_buf(),
+            why: "reading its first MiB did not finish within 10 s".into(),
+        }),
+    }
+}
+
+/// Creates one OSD of the spec (or finishes an interrupted creation) and
+/// returns its id.
 pub async fn create(
     layout: &Layout,
     admin: &Admin,
     plan: &OsdCreate,
     progress: &Progress,
 ) -> Result<u32> {
-    let rec = match (plan.resume_uuid.as_ref(), read_slot(layout, plan.slot)) {
-        (Some(_), Some(rec)) => rec,
+    let resume = plan.resume_uuid.is_some();
+    create_at(
+        layout,
+        admin,
+        RecordKey::Slot(plan.slot),
+        &plan.backing,
+        None,
+        resume,
+        progress,
+    )
+    .await
+}
+
+/// Creates the OSD of record `key` on `backing`: the record first (after a
+/// last blank check of a device), then `osd new`, then mkfs. With `resume`,
+/// an existing record's uuid and key are used again.
+pub async fn create_at(
+    layout: &Layout,
+    admin: &Admin,
+    at: RecordKey,
+    backing: &OsdBacking,
+    disk: Option<DiskInfo>,
+    resume: bool,
+    progress: &Progress,
+) -> Result<u32> {
+    let rec = match (resume, read_record(layout, at)) {
+        (true, Some(mut rec)) => {
+            // A resumed disk may have come back under another name.
+            rec.backing = backing.clone();
+            rec
+        }
         _ => {
-            if let OsdBacking::Device { path } = &plan.backing {
-                check_blank(path)?;
+            if let OsdBacking::Device { path } = backing {
+                check_blank_bounded(path).await?;
             }
             let rec = SlotRecord {
                 uuid: uuid::Uuid::new_v4().to_string(),
                 key: CephxKey::generate()?.expose().to_string(),
-                backing: plan.backing.clone(),
+                backing: backing.clone(),
                 id: None,
                 ready: false,
+                disk,
+                gone: None,
+                removed_at: None,
             };
-            write_slot(layout, plan.slot, &rec)?;
+            write_record(layout, at, &rec)?;
             rec
         }
     };
-    let step = progress.step(
-        &format!("osd slot {}", plan.slot),
-        format!("creating OSD on {}", plan.backing.describe()),
-    );
+    let label = match at {
+        RecordKey::Slot(n) => format!("osd slot {n}"),
+        RecordKey::Disk(n) => format!("osd disk {n}"),
+    };
+    let step = progress.step(&label, format!("creating OSD on {}", backing.describe()));
     let key = CephxKey::from_text(rec.key.clone());
     let id = admin.osd_new(&rec.uuid, &key).await?;
     let mut rec = SlotRecord {
         id: Some(id),
         ..rec
     };
-    write_slot(layout, plan.slot, &rec)?;
+    write_record(layout, at, &rec)?;
 
     let dir = layout.osd_dir(id);
     if dir.exists() {
@@ -152,7 +317,7 @@ pub async fn create(
     }
     run_tool(layout, &format!("osd.{id}"), Kind::Osd.program(), &args).await?;
     rec.ready = true;
-    write_slot(layout, plan.slot, &rec)?;
+    write_record(layout, at, &rec)?;
     step.done(format!("osd.{id} created"));
     Ok(id)
 }
@@ -160,6 +325,15 @@ pub async fn create(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_keys_name_and_parse() {
+        for k in [RecordKey::Slot(2), RecordKey::Disk(0)] {
+            assert_eq!(RecordKey::parse(&k.name()), Some(k));
+        }
+        assert_eq!(RecordKey::parse("disk-x"), None);
+        assert_eq!(RecordKey::parse("other-1"), None);
+    }
 
     #[test]
     fn regular_file_is_refused_as_device() {
@@ -182,6 +356,9 @@ mod tests {
             backing: OsdBacking::File { size: 1 },
             id: Some(id),
             ready,
+            disk: None,
+            gone: None,
+            removed_at: None,
         };
         write_slot(&layout, 0, &rec(0, true)).unwrap();
         std::fs::create_dir_all(layout.osd_dir(0)).unwrap();
@@ -189,12 +366,17 @@ mod tests {
         write_slot(&layout, 1, &rec(1, false)).unwrap();
         // ready in the record but the OSD's own marker is missing: redo.
         write_slot(&layout, 2, &rec(2, true)).unwrap();
+        // A tombstone stays one, whatever else the record says.
+        let mut gone = rec(3, true);
+        gone.removed_at = Some(1);
+        write_slot(&layout, 3, &gone).unwrap();
         assert_eq!(
             observed_slots(&layout),
             vec![
                 OsdSlotState::Ready { id: 0 },
                 OsdSlotState::Interrupted { uuid: "u1".into() },
                 OsdSlotState::Interrupted { uuid: "u2".into() },
+                OsdSlotState::Removed { id: 3 },
             ]
         );
     }

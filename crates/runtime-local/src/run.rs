@@ -97,7 +97,7 @@ pub async fn run_foreground(opts: RunOptions) -> Result<()> {
                 sup: sup.clone(),
                 events: events.clone(),
             };
-            let (waker, tasks) = reconcile::start(ctx, reconcile_parts());
+            let (waker, tasks) = reconcile::start(ctx, reconcile_parts(layout));
             (Some(waker), tasks)
         }
         Err(e) => {
@@ -127,6 +127,9 @@ pub async fn run_foreground(opts: RunOptions) -> Result<()> {
 }
 
 /// What the supervisor keeps reconciling after bring-up.
-fn reconcile_parts() -> Vec<Box<dyn Part>> {
-    Vec::new()
+fn reconcile_parts(layout: &Layout) -> Vec<Box<dyn Part>> {
+    vec![
+        Box::new(crate::devices::DevicePart::new(layout)),
+        Box::new(crate::osd_remove::RemovalPart),
+    ]
 }

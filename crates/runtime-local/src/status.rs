@@ -16,6 +16,7 @@ use crate::procs;
 use crate::supervisor::DaemonStatus;
 
 pub use crate::csi_report::CsiNodeStatus;
+pub use crate::osd_report::{DeviceStatus, OsdStatus};
 
 /// Everything `status` shows; `--output json` prints it as is.
 #[derive(Debug, Clone, Serialize)]
@@ -43,22 +44,37 @@ pub struct StatusReport {
     pub daemons: Vec<DaemonStatus>,
     /// Daemons still running without a supervisor (the next `up` adopts them).
     pub unsupervised: Vec<LiveDaemon>,
+    /// Every OSD of this cluster: backing, up/in, "disk gone: ...".
+    pub osds: Vec<OsdStatus>,
+    /// The host's block devices with `rookery discover`'s verdict for this
+    /// cluster's selection.
+    pub devices: Vec<DeviceStatus>,
+    /// Why `devices` is empty, when the scan failed.
+    pub devices_error: Option<String>,
     pub events: Vec<Event>,
 }
 
 pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
     let supervisor_pid = lock::running_supervisor(layout);
     let running = supervisor_pid.is_some();
-    let (ceph, ceph_error) = if running {
-        match Admin::connect(layout, timeout).await {
-            Ok(admin) => match admin.report().await {
-                Ok(r) => (Some(r), None),
-                Err(e) => (None, Some(e.to_string())),
-            },
-            Err(e) => (None, Some(e.to_string())),
-        }
+    let admin = if running {
+        Some(Admin::connect(layout, timeout).await)
     } else {
-        (None, None)
+        None
+    };
+    let (ceph, ceph_error) = match &admin {
+        Some(Ok(admin)) => match admin.report().await {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        Some(Err(e)) => (None, Some(e.to_string())),
+        None => (None, None),
+    };
+    let admin = admin.and_then(|a| a.ok()).filter(|_| ceph.is_some());
+    let osds = crate::osd_report::osds(layout, admin.as_ref()).await;
+    let (devices, devices_error) = match crate::osd_report::devices(layout).await {
+        Ok(d) => (d, None),
+        Err(e) => (Vec::new(), Some(e)),
     };
     let services = ceph
         .as_ref()
@@ -100,6 +116,9 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
         } else {
             live_daemons(layout)
         },
-        events: EventLog::new(layout.events()).tail(8),
+        osds,
+        devices,
+        devices_error,
+        events: EventLog::new(layout.events()).tail(12),
     }
 }

@@ -18,7 +18,7 @@ use crate::filesystem::FilesystemReport;
 use crate::layout::{write_atomic, Layout};
 use crate::progress::Progress;
 use crate::supervisor::Supervisor;
-use crate::{csi_up, mds, mgr, mon, osd, ports};
+use crate::{csi_up, devices, devices_up, mds, mgr, mon, osd, ports};
 
 /// What `up` reports when the cluster is up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,7 +79,7 @@ pub async fn bring_up(
         osd_slots: osd::observed_slots(layout),
         mds: mds::existing(layout),
     };
-    let plan = plan_daemons(desired, &observed);
+    let mut plan = plan_daemons(desired, &observed);
     for w in &plan.warnings {
         progress.warn("spec", w.clone());
     }
@@ -123,8 +123,44 @@ pub async fn bring_up(
     }
     step.done("started");
 
+    let disks = devices::Env {
+        ctx: crate::reconcile::Context {
+            layout: layout.clone(),
+            desired: std::sync::Arc::new(desired.clone()),
+            admin: admin.clone(),
+            sup: sup.clone(),
+            events: events.clone(),
+        },
+        progress: progress.clone(),
+    };
+    // Disks gone while the cluster was down keep their OSD stopped; OSDs
+    // being removed stay stopped.
+    let at_start = match devices_up::before_osds(&disks).await {
+        Ok(s) => s,
+        Err(e) => {
+            progress.warn("devices", format!("disks not checked: {e}"));
+            devices_up::DisksAtStart {
+                skip: crate::osd_remove::held_down(layout),
+                started: Vec::new(),
+            }
+        }
+    };
+    plan.start_osds.retain(|id| !at_start.skip.contains(id));
     start_osds(layout, &admin, sup, events, progress, &plan).await?;
-    let osd_total = (plan.start_osds.len() + plan.create_osds.len()) as u32;
+    let on_disks = match devices_up::after_osds(&disks).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            progress.warn("devices", format!("no new disks used: {e}"));
+            Vec::new()
+        }
+    };
+    let osd_total =
+        (plan.start_osds.len() + plan.create_osds.len() + at_start.started.len() + on_disks.len())
+            as u32;
+    let widest = desired.all_pools().map(|p| p.size).max().unwrap_or(1);
+    if let Some(w) = devices_up::check_enough(layout, osd_total, widest).await? {
+        progress.warn("osd", w);
+    }
     let step = progress.step("osd", format!("waiting for {osd_total} OSDs up and in"));
     // `down` sets noout so a clean stop does not mark OSDs out; undo it.
     admin.unset_flag("noout").await?;

@@ -167,4 +167,16 @@ fn rook_defaults_that_cannot_work_on_one_host_are_errors() {
     let yaml = ROOK_TEST_CLUSTER.replace("count: 3\n      size: 10Gi", "count: 0");
     let m = load_manifest(&yaml).unwrap();
     assert_error(&m, "spec.storage", "no OSDs");
+    // A deviceFilter: the disks are counted on the host, at `up`.
+    let yaml = yaml.replace("#deviceFilter:", "deviceFilter: ^loop9$");
+    let m = load_manifest(&yaml).unwrap();
+    let warnings = m
+        .validate()
+        .expect("a filter alone is a valid storage spec");
+    assert!(
+        !warnings
+            .iter()
+            .any(|w| w.path == "spec.storage.deviceFilter"),
+        "{warnings:?}"
+    );
 }

@@ -312,11 +312,14 @@ each device once"
             }
         }
     }
-    if spec.osd_count() == 0 {
+    // With a filter, the disks are counted on the host (`up` refuses there
+    // when none matches).
+    if spec.osd_count() == 0 && !storage.filters_devices() {
         c.error(
             "spec.storage",
-            "no OSDs: files.count is 0 and no devices are listed; set \
-spec.storage.files.count (e.g. 3) or list disks in spec.storage.devices"
+            "no OSDs: files.count is 0, no devices are listed and no deviceFilter is set; \
+set spec.storage.files.count (e.g. 3), list disks in spec.storage.devices, or select them \
+with spec.storage.deviceFilter"
                 .into(),
         );
     }

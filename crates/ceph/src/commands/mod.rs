@@ -9,6 +9,7 @@ mod dashboard;
 mod fs;
 mod mgr;
 mod osd;
+mod osd_lifecycle;
 mod pool;
 mod status;
 mod subvolume;
@@ -28,6 +29,10 @@ pub use mgr::{
 pub use osd::{
     OsdDump, OsdDumpReply, OsdInfo, OsdNew, OsdNewReply, OsdSetBackfillfullRatio, OsdSetFlag,
     OsdSetFullRatio, OsdSetNearfullRatio, OsdTree, OsdTreeNode, OsdTreeReply, OsdUnsetFlag,
+};
+pub use osd_lifecycle::{
+    OsdDf, OsdDfNode, OsdDfReply, OsdDown, OsdIn, OsdOut, OsdPurge, OsdSafeToDestroy,
+    SafeToDestroyReply,
 };
 pub use pool::{
     Df, DfPool, DfPoolStats, DfReply, DfStats, OsdPoolApplicationEnable, OsdPoolCreate,

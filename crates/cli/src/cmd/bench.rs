@@ -31,6 +31,8 @@ pub enum BenchCommand {
     /// CephFS CreateVolume against raw subvolume create; fio through a volume
     /// against the filesystem root.
     Cephfs(super::bench_cephfs::CephFsBenchArgs),
+    /// Time from attaching a blank disk to its OSD up and in (target 30 s).
+    Disk(super::bench_disk::DiskBenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -68,6 +70,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Csi(a) => super::bench_csi::run(a),
         BenchCommand::Node(a) => super::bench_node::run(a),
         BenchCommand::Cephfs(a) => super::bench_cephfs::run(a),
+        BenchCommand::Disk(a) => super::bench_disk::run(a),
     }
 }
 

@@ -1,11 +1,13 @@
 pub mod bench;
 pub mod bench_cephfs;
 pub mod bench_csi;
+pub mod bench_disk;
 pub mod bench_node;
 pub mod bench_timing;
 pub mod csi;
 pub mod discover;
 pub mod down;
+pub mod osd;
 pub mod status;
 pub mod up;
 pub mod volume;

@@ -73,6 +73,7 @@ fn render(r: &StatusReport) -> String {
             "    state:   stopped (rookery up --dir {} resumes it)",
             r.dir
         );
+        print_storage(&mut o, r);
         print_events(&mut o, r);
         return o;
     }
@@ -191,6 +192,7 @@ fn render(r: &StatusReport) -> String {
         }
     }
     print_daemons(&mut o, r);
+    print_storage(&mut o, r);
     print_events(&mut o, r);
     let _ = writeln!(o, "\n  export CEPH_CONF={}", r.conf);
     o
@@ -283,9 +285,53 @@ fn print_events(o: &mut String, r: &StatusReport) {
     for e in &r.events {
         let _ = writeln!(
             o,
-            "    {:>8} ago  {}",
+            "    {:>8} ago  {:<18} {}",
             age(now.saturating_sub(e.time)),
+            e.kind,
             e.message
         );
+    }
+}
+
+/// Every OSD with its backing and state; every device with its verdict.
+fn print_storage(o: &mut String, r: &StatusReport) {
+    use std::fmt::Write as _;
+    if !r.osds.is_empty() {
+        let _ = writeln!(o, "\n  osds:");
+        for d in &r.osds {
+            let id =
+                d.id.map(|i| format!("osd.{i}"))
+                    .unwrap_or_else(|| "osd.?".into());
+            let backing = match &d.identity {
+                Some(idn) => format!("{} ({idn})", d.backing),
+                None => d.backing.clone(),
+            };
+            let _ = writeln!(o, "    {id:<8} {backing:<44} {}", d.state);
+        }
+    }
+    if let Some(e) = &r.devices_error {
+        let _ = writeln!(o, "\n  devices: not scanned: {e}");
+        return;
+    }
+    if r.devices.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n  devices (this cluster's selection; rookery discover explains):"
+    );
+    for d in &r.devices {
+        let dev = &d.device;
+        let about = format!(
+            "{}, {}",
+            format!("{:?}", dev.kind).to_lowercase(),
+            rookery_discover::rules::human_size(dev.size_bytes)
+        );
+        let verdict = match (d.osd, d.verdict) {
+            (Some(id), _) => format!("osd.{id}'s disk"),
+            (None, "use") => "will become an OSD".to_string(),
+            (None, _) => format!("not used: {}", d.reasons.join("; ")),
+        };
+        let _ = writeln!(o, "    {:<14} {about:<16} {verdict}", dev.path);
     }
 }
