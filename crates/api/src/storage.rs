@@ -12,17 +12,17 @@ use crate::{Extra, Quantity};
 /// `spec.storage`.
 ///
 /// The local runtime makes `files.count` sparse-file OSDs, one OSD per entry
-/// of `devices`, and one per blank disk that `deviceFilter` or
-/// `devicePathFilter` selects (also disks attached later). It never takes
-/// every disk of the host, so `useAllDevices` is kept (for the Kubernetes
-/// operator) and reported as ignored, as are `useAllNodes` and `nodes`.
+/// of `devices`, and one per blank disk that `deviceFilter`,
+/// `devicePathFilter` or `useAllDevices` selects (also disks attached
+/// later; `useAllDevices` takes real disks, not loop devices, as Rook).
+/// `useAllNodes` and `nodes` are kept and reported as ignored (one host).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct StorageSpec {
     /// Rook: use every node. Ignored locally (one host).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_all_nodes: Option<bool>,
-    /// Rook: use every empty device. Ignored locally.
+    /// Rook: use every empty disk (not loop devices, as Rook by default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_all_devices: Option<bool>,
     /// Rook: a regex over device names (`^sd[b-d]$`); matching blank disks become OSDs.
@@ -71,7 +71,9 @@ impl StorageSpec {
     /// only on the host, from its disks.
     pub fn filters_devices(&self) -> bool {
         let set = |f: &Option<String>| f.as_deref().is_some_and(|s| !s.is_empty());
-        set(&self.device_filter) || set(&self.device_path_filter)
+        set(&self.device_filter)
+            || set(&self.device_path_filter)
+            || self.use_all_devices == Some(true)
     }
 
     /// The listed devices as `/dev/...` paths, in order, skipping invalid entries
@@ -108,17 +110,12 @@ impl StorageSpec {
     pub(crate) fn report(&self, path: &str, r: &mut Report<'_>) {
         const ONE_HOST: &str = "it runs on this host only; list this host's disks in \
 spec.storage.devices";
-        const NO_PICKING: &str = "it never takes every disk of the host; list the ones to use in \
-spec.storage.devices, or select them with deviceFilter";
         r.extra(path, &self.extra, Self::FIELDS, Self::ROOK_ONLY);
         if self.use_all_nodes == Some(true) {
             r.ignored(&join(path, "useAllNodes"), ONE_HOST);
         }
         if !self.nodes.is_empty() {
             r.ignored(&join(path, "nodes"), ONE_HOST);
-        }
-        if self.use_all_devices == Some(true) {
-            r.ignored(&join(path, "useAllDevices"), NO_PICKING);
         }
         for (i, d) in self.devices.iter().enumerate() {
             d.report(&format!("{path}.devices[{i}]"), r);

@@ -92,8 +92,18 @@ impl Selection {
                 .any(|p| re.is_match(p));
             return (!hit).then(|| format!("does not match devicePathFilter {}", re.as_str()));
         }
-        (!self.use_all_devices).then(|| {
-            "not selected: useAllDevices is false and no filter or device list names it".to_owned()
+        if !self.use_all_devices {
+            return Some(
+                "not selected: useAllDevices is false and no filter or device list names it"
+                    .to_owned(),
+            );
+        }
+        // As Rook (without ROOK_CEPH_ALLOW_LOOP_DEVICES): "every disk" means
+        // real disks; a loop device is someone's file, taken only by name.
+        (d.kind == DeviceKind::Loop).then(|| {
+            "is a loop device: useAllDevices takes real disks only; name it in devices or match \
+it with deviceFilter"
+                .to_owned()
         })
     }
 }

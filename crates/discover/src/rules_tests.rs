@@ -221,6 +221,27 @@ fn verdict_json_shape() {
 }
 
 #[test]
+fn use_all_devices_takes_a_loop_device_only_when_named_or_filtered() {
+    let mut d = disk("loop7");
+    d.kind = crate::DeviceKind::Loop;
+    assert_eq!(
+        skip_one(&all(), &d),
+        "is a loop device: useAllDevices takes real disks only; name it in devices or match it \
+with deviceFilter"
+    );
+    let named = Selection {
+        devices: vec!["loop7".into()],
+        ..all()
+    };
+    assert_eq!(named.judge(&d), Verdict::Use);
+    let filtered = Selection {
+        device_filter: Some(Regex::new("^loop7$").unwrap()),
+        ..all()
+    };
+    assert_eq!(filtered.judge(&d), Verdict::Use);
+}
+
+#[test]
 fn loops_not_to_read_or_being_detached_are_skipped() {
     let mut d = disk("loop7");
     d.kind = crate::DeviceKind::Loop;
@@ -232,6 +253,8 @@ fn loops_not_to_read_or_being_detached_are_skipped() {
         vec![
             "is a loop device over a file that is not visible on this host (/csi-vol-1)",
             "is a loop device being detached (it goes away when its last user closes it)",
+            "is a loop device: useAllDevices takes real disks only; name it in devices or match \
+it with deviceFilter",
         ]
     );
 }

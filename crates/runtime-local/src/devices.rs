@@ -27,8 +27,6 @@ use crate::{osd_remove, osd_state};
 pub const SCAN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The spec's selection (`spec.storage`), from the cluster's stored spec.
-/// `useAllDevices` is left out: on one host it would take every blank disk
-/// (validation says it is ignored); a filter or a list says which.
 pub fn selection(layout: &Layout) -> Result<Selection> {
     let path = layout.spec();
     let Ok(text) = std::fs::read_to_string(&path) else {
@@ -40,10 +38,8 @@ pub fn selection(layout: &Layout) -> Result<Selection> {
             path.display()
         ))
     })?;
-    let mut sel = Selection::from_spec(&m.cluster.spec.storage)
-        .map_err(|e| Error::Spec(format!("spec.storage: {e}")))?;
-    sel.use_all_devices = false;
-    Ok(sel)
+    Selection::from_spec(&m.cluster.spec.storage)
+        .map_err(|e| Error::Spec(format!("spec.storage: {e}")))
 }
 
 /// Scans on a blocking thread, at most one at a time per process: while a

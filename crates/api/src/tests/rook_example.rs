@@ -136,7 +136,6 @@ fn rook_test_cluster_loads_valid_with_warnings() {
         [
             "spec.cephVersion.image",
             "spec.dataDirHostPath",
-            "spec.storage.useAllDevices",
             "spec.storage.useAllNodes",
         ]
     );
@@ -163,8 +162,13 @@ fn rook_defaults_that_cannot_work_on_one_host_are_errors() {
         "spec.failureDomain",
         "\"host\" with 3 copies cannot work",
     );
-    // Without files, useAllDevices alone gives the local runtime no OSDs.
+    // Without files, useAllDevices selects the host's disks (counted at `up`);
+    // without it nothing would.
     let yaml = ROOK_TEST_CLUSTER.replace("count: 3\n      size: 10Gi", "count: 0");
+    let m = load_manifest(&yaml).unwrap();
+    m.validate()
+        .expect("useAllDevices alone is a valid storage spec");
+    let yaml = yaml.replace("useAllDevices: true", "useAllDevices: false");
     let m = load_manifest(&yaml).unwrap();
     assert_error(&m, "spec.storage", "no OSDs");
     // A deviceFilter: the disks are counted on the host, at `up`.

@@ -317,9 +317,9 @@ each device once"
     if spec.osd_count() == 0 && !storage.filters_devices() {
         c.error(
             "spec.storage",
-            "no OSDs: files.count is 0, no devices are listed and no deviceFilter is set; \
-set spec.storage.files.count (e.g. 3), list disks in spec.storage.devices, or select them \
-with spec.storage.deviceFilter"
+            "no OSDs: files.count is 0, no devices are listed and neither deviceFilter nor \
+useAllDevices is set; set spec.storage.files.count (e.g. 3), list disks in \
+spec.storage.devices, or select them with spec.storage.deviceFilter"
                 .into(),
         );
     }
