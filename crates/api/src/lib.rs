@@ -40,7 +40,7 @@ pub use meta::{ObjectMeta, ObjectRef};
 pub use pool::{
     CephBlockPool, PoolSpec, ReplicatedSpec, DEFAULT_APPLICATION, DEFAULT_FAILURE_DOMAIN,
 };
-pub use quantity::{Quantity, QuantityError};
+pub use quantity::{human_bytes, Quantity, QuantityError};
 pub use storage::{DeviceSpec, FileOsdSpec, StorageSpec};
 pub use validate::{limits, FieldError, ValidationErrors};
 pub use warnings::{Warning, WarningKind};

@@ -150,6 +150,22 @@ fn suffix_value(suffix: &str) -> Result<(u64, u32), String> {
     })
 }
 
+/// Bytes for people, in binary units: whole numbers where exact ("5 GiB",
+/// "512 B"), else one decimal ("1.5 GiB").
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut u = 0;
+    while u < UNITS.len() - 1 && n >= 1 << (10 * (u + 1)) {
+        u += 1;
+    }
+    let unit = 1u64 << (10 * u);
+    if n.is_multiple_of(unit) {
+        format!("{} {}", n / unit, UNITS[u])
+    } else {
+        format!("{:.1} {}", n as f64 / unit as f64, UNITS[u])
+    }
+}
+
 impl fmt::Display for Quantity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bytes = self.0;
@@ -222,6 +238,16 @@ mod tests {
         s.parse::<Quantity>()
             .unwrap_or_else(|e| panic!("{s}: {e}"))
             .bytes()
+    }
+
+    #[test]
+    fn bytes_read_well() {
+        assert_eq!(human_bytes(5 << 30), "5 GiB");
+        assert_eq!(human_bytes(3 << 29), "1.5 GiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1 << 40), "1 TiB");
     }
 
     #[test]

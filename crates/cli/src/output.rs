@@ -1,20 +1,7 @@
 //! Formatting for people.
 
-/// 1536 -> "1.5 KiB".
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
+/// 1536 -> "1.5 KiB", 10 GiB -> "10 GiB".
+pub use rookery_api::human_bytes as bytes;
 
 /// 3725 -> "1h 2m".
 pub fn age(secs: u64) -> String {
@@ -31,10 +18,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_ages_read_well() {
-        assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(bytes(10 << 30), "10.0 GiB");
+    fn ages_read_well() {
         assert_eq!(age(5), "5s");
         assert_eq!(age(125), "2m 5s");
         assert_eq!(age(3725), "1h 2m");

@@ -6,6 +6,7 @@
 //! else its serial, else — for a loop device — the file behind it (a loop
 //! device's name can differ after a detach and attach).
 
+use rookery_api::human_bytes;
 use serde::{Deserialize, Serialize};
 
 /// What identifies a disk across renames.
@@ -209,28 +210,13 @@ fn trouble(k: &KnownDisk, now: Option<&SeenDevice>) -> Option<String> {
         Some(s) if s.detaching => Some(format!("disk gone: {who} is being detached")),
         Some(s) if s.size_bytes < k.size_bytes => Some(format!(
             "disk failed: {who} shrank from {} to {}",
-            size(k.size_bytes),
-            size(s.size_bytes)
+            human_bytes(k.size_bytes),
+            human_bytes(s.size_bytes)
         )),
         Some(s) if s.read && s.osd_uuid.as_deref() != Some(k.uuid.as_str()) => Some(format!(
             "disk replaced: {who} no longer holds this OSD's data (no BlueStore label of it)"
         )),
         Some(_) => None,
-    }
-}
-
-/// 6 GiB, 1.5 GiB, 512 MiB, 0 B.
-pub fn size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut u = 0;
-    while u < UNITS.len() - 1 && n >= 1 << (10 * (u + 1)) {
-        u += 1;
-    }
-    let unit = 1u64 << (10 * u);
-    if n.is_multiple_of(unit) {
-        format!("{} {}", n / unit, UNITS[u])
-    } else {
-        format!("{:.1} {}", n as f64 / unit as f64, UNITS[u])
     }
 }
 

@@ -230,10 +230,3 @@ fn a_file_attached_twice_is_never_used() {
     )];
     assert!(plan_disks(&twice, &k).is_empty());
 }
-
-#[test]
-fn sizes_for_people() {
-    assert_eq!(size(6 * GIB), "6 GiB");
-    assert_eq!(size(GIB + GIB / 2), "1.5 GiB");
-    assert_eq!(size(0), "0 B");
-}

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::devices::size;
+use rookery_api::human_bytes as size;
 
 /// One OSD as `osd dump` and `osd df` see it.
 #[derive(Debug, Clone, PartialEq, Eq)]

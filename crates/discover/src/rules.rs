@@ -2,7 +2,7 @@
 //! safety rules (a device that holds anything is never taken). Pure.
 
 use regex::Regex;
-use rookery_api::StorageSpec;
+use rookery_api::{human_bytes, StorageSpec};
 use serde::Serialize;
 
 use crate::{Device, DeviceKind, Error};
@@ -65,8 +65,8 @@ impl Selection {
         if d.size_bytes < self.min_size {
             reasons.push(format!(
                 "smaller than {} ({})",
-                human_size(self.min_size),
-                human_size(d.size_bytes)
+                human_bytes(self.min_size),
+                human_bytes(d.size_bytes)
             ));
         }
         reasons.extend(self.not_selected(d));
@@ -196,21 +196,6 @@ fn regex(field: &'static str, pattern: Option<&str>) -> Result<Option<Regex>, Er
 /// empty means unset, as in `spec.storage`.
 pub fn parse_regex(field: &'static str, pattern: &str) -> Result<Option<Regex>, Error> {
     regex(field, Some(pattern))
-}
-
-/// 5 GiB, 1.5 GiB, 512 B: whole numbers without decimals.
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut u = 0;
-    while u < UNITS.len() - 1 && n >= 1 << (10 * (u + 1)) {
-        u += 1;
-    }
-    let unit = 1u64 << (10 * u);
-    if n.is_multiple_of(unit) {
-        format!("{} {}", n / unit, UNITS[u])
-    } else {
-        format!("{:.1} {}", n as f64 / unit as f64, UNITS[u])
-    }
 }
 
 #[cfg(test)]

@@ -201,15 +201,6 @@ fn from_spec_reads_rooks_fields() {
 }
 
 #[test]
-fn sizes_read_well() {
-    assert_eq!(human_size(5 << 30), "5 GiB");
-    assert_eq!(human_size(3 << 29), "1.5 GiB");
-    assert_eq!(human_size(512), "512 B");
-    assert_eq!(human_size(0), "0 B");
-    assert_eq!(human_size(1 << 40), "1 TiB");
-}
-
-#[test]
 fn verdict_json_shape() {
     let v = serde_json::to_value(Verdict::Skip(vec!["is read-only".into()])).unwrap();
     assert_eq!(

@@ -267,7 +267,7 @@ fn describe(devices: &[Device], path: &str) -> String {
         Some(d) => format!(
             "{path} ({}, {})",
             identity_of(d).describe(),
-            rookery_discover::rules::human_size(d.size_bytes)
+            rookery_api::human_bytes(d.size_bytes)
         ),
         None => path.to_owned(),
     }

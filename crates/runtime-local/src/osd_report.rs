@@ -2,8 +2,8 @@
 //! backs it and where it stands, and every block device of the host with
 //! `rookery discover`'s verdict for this cluster's selection.
 
+use rookery_api::human_bytes as human_size;
 use rookery_core::OsdBacking;
-use rookery_discover::rules::human_size;
 use rookery_discover::{Device, Verdict};
 use serde::Serialize;
 

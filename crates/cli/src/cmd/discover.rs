@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use rookery_api::human_bytes as human_size;
 use rookery_api::Quantity;
-use rookery_discover::rules::{human_size, parse_regex};
+use rookery_discover::rules::parse_regex;
 use rookery_discover::{scan, Debouncer, Device, Event, Roots, Selection, Verdict};
 
 use crate::Output;

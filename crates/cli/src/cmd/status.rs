@@ -325,7 +325,7 @@ fn print_storage(o: &mut String, r: &StatusReport) {
         let about = format!(
             "{}, {}",
             format!("{:?}", dev.kind).to_lowercase(),
-            rookery_discover::rules::human_size(dev.size_bytes)
+            rookery_api::human_bytes(dev.size_bytes)
         );
         let verdict = match (d.osd, d.verdict) {
             (Some(id), _) => format!("osd.{id}'s disk"),
