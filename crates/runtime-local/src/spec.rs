@@ -51,6 +51,45 @@ impl Throwaway {
             .to_yaml()
             .map_err(|e| Error::Spec(format!("cannot write the spec: {e}")))
     }
+
+    /// As [`Throwaway::yaml`], with `mons` monitors: mon `i` listens on the
+    /// first mon's ports + `i`, so both runs of ports are chosen free.
+    pub fn yaml_with_mons(&self, mons: u32) -> Result<String> {
+        let mut m = throwaway_manifest(self)?;
+        m.cluster.spec.mon.count = mons;
+        // Hold every chosen port until both runs are found so they cannot overlap.
+        let mut held = Vec::new();
+        let ports = &mut m.cluster.spec.network.ports;
+        ports.mon_v2 = free_port_run(mons, &mut held)?;
+        ports.mon_v1 = free_port_run(mons, &mut held)?;
+        m.to_yaml()
+            .map_err(|e| Error::Spec(format!("cannot write the spec: {e}")))
+    }
+}
+
+/// The first of `n` consecutive free loopback ports; their listeners are
+/// pushed to `held`.
+fn free_port_run(n: u32, held: &mut Vec<std::net::TcpListener>) -> Result<u32> {
+    let addr = crate::config::ADDR;
+    for _ in 0..100 {
+        let first = std::net::TcpListener::bind((addr, 0))
+            .and_then(|l| l.local_addr().map(|a| (l, a.port())));
+        let Ok((first, port)) = first else { continue };
+        let rest: Option<Vec<_>> = (1..n)
+            .map(|i| {
+                let p = port.checked_add(u16::try_from(i).ok()?)?;
+                std::net::TcpListener::bind((addr, p)).ok()
+            })
+            .collect();
+        if let Some(rest) = rest {
+            held.push(first);
+            held.extend(rest);
+            return Ok(u32::from(port));
+        }
+    }
+    Err(Error::Refused(format!(
+        "no run of {n} free ports on {addr} for the mons"
+    )))
 }
 
 fn throwaway_manifest(t: &Throwaway) -> Result<Manifest> {
