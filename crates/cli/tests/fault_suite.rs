@@ -20,8 +20,9 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use common::checksummed::{drop_caches, verify, Verified, Writer};
-use common::faults::{three_mon_cluster, wait_recovered, Fault, MountedVolume, Shape};
+use common::faults::{three_mon_cluster, wait_recovered, Fault, MountedVolume, Shape, Target};
 use common::TestCluster;
+use rookery_ceph::Rados;
 
 /// The faults, in order. A partitioned mon replaces `FreezeMon` once the
 /// cluster has per-mon addresses to cut.
@@ -50,6 +51,8 @@ struct Row {
 struct Lab {
     writers: Vec<Writer>,
     volumes: Vec<MountedVolume>,
+    rados: Rados,
+    rt: tokio::runtime::Runtime,
     cluster: TestCluster,
     _mnt: tempfile::TempDir,
 }
@@ -58,23 +61,32 @@ impl Lab {
     fn new() -> Self {
         let cluster = three_mon_cluster("faults");
         let mnt = tempfile::tempdir_in(common::tmp_root()).expect("mount dir");
+        let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        let rados = rt.block_on(cluster.rados());
         let mut lab = Lab {
             writers: Vec::new(),
             volumes: Vec::new(),
+            rados,
+            rt,
             cluster,
             _mnt: mnt,
         };
         for (kind, name) in [("block", "rbd-vol"), ("fs", "fs-vol")] {
             let at = lab._mnt.path().join(name);
             let v = MountedVolume::create(&lab.cluster, kind, name, "256M", &at);
-            lab.writers.push(Writer::start(&format!("{kind} {name}"), &at));
+            lab.writers
+                .push(Writer::start(&format!("{kind} {name}"), &at));
             lab.volumes.push(v);
         }
         lab
     }
 
-    fn writer_refs(&self) -> Vec<&Writer> {
-        self.writers.iter().collect()
+    fn target(&self) -> Target<'_> {
+        Target {
+            cluster: &self.cluster,
+            rt: &self.rt,
+            rados: &self.rados,
+        }
     }
 
     /// Pauses the writers, drops the caches and reads every acknowledged
@@ -96,17 +108,13 @@ impl Lab {
 
     fn run(&self, fault: Fault, before: &Shape) -> Result<Row, (Row, String)> {
         let errors_before: usize = self.writers.iter().map(|w| w.errors().len()).sum();
-        let (label, since) = fault.inject(&self.cluster);
-        eprintln!("fault: {label}");
-        let recovered = wait_recovered(
-            &self.cluster,
-            before,
-            &self.writer_refs(),
-            since,
-            RECOVERY_LIMIT,
-        );
+        let t = self.target();
+        let fault = fault.inject(&t);
+        eprintln!("fault: {}", fault.label);
+        let writers: Vec<&Writer> = self.writers.iter().collect();
+        let recovered = wait_recovered(&t, before, &fault, &writers, RECOVERY_LIMIT);
         let row = Row {
-            fault: label,
+            fault: fault.label,
             recovery: recovered.as_ref().ok().copied(),
             verified: self.verify_all(),
             write_errors: self.writers.iter().map(|w| w.errors().len()).sum::<usize>()
@@ -181,13 +189,16 @@ fn report(rows: &[Row]) {
 fn acknowledged_writes_survive_every_fault_and_the_cluster_heals() {
     let started = Instant::now();
     let mut lab = Lab::new();
-    let before = lab
-        .cluster
-        .wait_status("HEALTH_OK with the volumes mounted", RECOVERY_LIMIT, |s| {
-            Shape::of(s).is_some_and(|x| x.health == "HEALTH_OK" && x.quorum == 3 && x.mds == 2)
-        });
+    let before =
+        lab.cluster
+            .wait_status("HEALTH_OK with the volumes mounted", RECOVERY_LIMIT, |s| {
+                Shape::of(s).is_some_and(|x| x.health == "HEALTH_OK" && x.quorum == 3 && x.mds == 2)
+            });
     let before = Shape::of(&before).expect("a shape");
-    eprintln!("cluster and volumes ready after {:?}: {before:?}", started.elapsed());
+    eprintln!(
+        "cluster and volumes ready after {:?}: {before:?}",
+        started.elapsed()
+    );
     let mut rows = Vec::new();
     for fault in FAULTS {
         match lab.run(fault, &before) {
@@ -204,11 +215,21 @@ fn acknowledged_writes_survive_every_fault_and_the_cluster_heals() {
     eprintln!("fault suite took {:?}", started.elapsed());
 
     for r in &rows {
-        assert_eq!(r.verified.bytes_lost, 0, "{}: acknowledged bytes lost", r.fault);
-        assert!(r.verified.bytes_verified > 0, "{}: nothing verified", r.fault);
+        assert_eq!(
+            r.verified.bytes_lost, 0,
+            "{}: acknowledged bytes lost",
+            r.fault
+        );
+        assert!(
+            r.verified.bytes_verified > 0,
+            "{}: nothing verified",
+            r.fault
+        );
     }
-    let s = lab.cluster.wait_status("HEALTH_OK at the end", RECOVERY_LIMIT, |s| {
-        s["ceph"]["health"] == "HEALTH_OK"
-    });
+    let s = lab
+        .cluster
+        .wait_status("HEALTH_OK at the end", RECOVERY_LIMIT, |s| {
+            s["ceph"]["health"] == "HEALTH_OK"
+        });
     assert_eq!(Shape::of(&s).as_ref(), Some(&before));
 }

@@ -13,11 +13,19 @@ use rookery_ceph::Rados;
 /// What Ceph shows of a daemon at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seen {
-    Mon { election_epoch: u64 },
-    Mgr { epoch: u64 },
-    Osd { up_from: u64 },
+    Mon {
+        election_epoch: u64,
+    },
+    Mgr {
+        epoch: u64,
+    },
+    Osd {
+        up_from: u64,
+    },
     /// The gid of the MDS, if it serves the filesystem now.
-    Mds { gid: Option<u64> },
+    Mds {
+        gid: Option<u64>,
+    },
     /// Not a Ceph daemon (a CSI plugin): only its process counts.
     Process,
 }
@@ -54,7 +62,12 @@ pub async fn seen(rados: &Rados, name: &str, fs: &str) -> rookery_ceph::Result<S
 }
 
 /// True once Ceph shows `name` back, newer than `before`.
-pub async fn is_back(rados: &Rados, name: &str, fs: &str, before: Seen) -> rookery_ceph::Result<bool> {
+pub async fn is_back(
+    rados: &Rados,
+    name: &str,
+    fs: &str,
+    before: Seen,
+) -> rookery_ceph::Result<bool> {
     let (_, id) = split(name);
     Ok(match before {
         Seen::Mon { election_epoch } => {

@@ -204,8 +204,7 @@ pub(crate) fn on_throwaway_yaml<T>(
     }
     std::fs::create_dir_all(work_dir)?;
     let dir = work_dir.join("cluster");
-    let result =
-        up_throwaway(&work_dir.join("cluster.yaml"), &dir, yaml).and_then(|()| body(&dir));
+    let result = up_throwaway(&work_dir.join("cluster.yaml"), &dir, yaml).and_then(|()| body(&dir));
     let _ = Command::new(std::env::current_exe()?)
         .args(["down", "--purge", "--yes-really-destroy-data", "--dir"])
         .arg(&dir)

@@ -244,7 +244,8 @@ async fn settle(layout: &Layout, rados: &Rados) -> anyhow::Result<()> {
 async fn wait_stable(layout: &Layout, name: &str) -> anyhow::Result<()> {
     let stable = rookery_core::RestartBackoff::default().stable_after + Duration::from_secs(1);
     let d = daemon(layout, name).with_context(|| format!("{name} is not supervised"))?;
-    let ran = Duration::from_secs(rookery_runtime_local::events::now_secs().saturating_sub(d.since));
+    let ran =
+        Duration::from_secs(rookery_runtime_local::events::now_secs().saturating_sub(d.since));
     if ran < stable {
         tokio::time::sleep(stable - ran).await;
     }

@@ -10,10 +10,15 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use rookery_ceph::Rados;
+use rookery_runtime_local::comeback::{self, Seen};
 use serde_json::Value;
 
 use super::checksummed::Writer;
 use super::{rookery, text, TestCluster, BIN};
+
+/// The filesystem of [`three_mon_cluster`].
+pub const FS: &str = "myfs";
 
 /// A private cluster with 3 mons, 3 OSDs and the filesystem, purged on drop.
 pub fn three_mon_cluster(name: &str) -> TestCluster {
@@ -131,54 +136,132 @@ pub enum Fault {
     CsiNodePlugins,
 }
 
+/// A daemon a fault hit, and how to tell it is back.
+#[derive(Debug, Clone)]
+pub struct Victim {
+    pub name: String,
+    pub pid: u32,
+    /// What Ceph showed of it before the fault.
+    pub seen: Seen,
+    /// It must run as a new process (killed, not frozen).
+    pub new_process: bool,
+}
+
+/// A fault as injected.
+#[derive(Debug)]
+pub struct Injected {
+    pub label: String,
+    /// When the recovery clock starts (for a freeze: when it ends).
+    pub since: Instant,
+    pub victims: Vec<Victim>,
+}
+
+/// What a fault needs: the cluster, and a client to read Ceph's maps.
+pub struct Target<'a> {
+    pub cluster: &'a TestCluster,
+    pub rt: &'a tokio::runtime::Runtime,
+    pub rados: &'a Rados,
+}
+
+impl Target<'_> {
+    fn victim(&self, daemon: &str, new_process: bool) -> Victim {
+        let c = self.cluster;
+        let pid = c
+            .daemon_pid(daemon)
+            .unwrap_or_else(|| panic!("{daemon} not supervised: {:?}", c.daemons()));
+        let seen = self
+            .rt
+            .block_on(comeback::seen(self.rados, daemon, FS))
+            .unwrap_or_else(|e| panic!("what Ceph shows of {daemon}: {e}"));
+        Victim {
+            name: daemon.to_owned(),
+            pid,
+            seen,
+            new_process,
+        }
+    }
+
+    fn sigkill(&self, daemons: &[&str]) -> Vec<Victim> {
+        let victims: Vec<Victim> = daemons.iter().map(|d| self.victim(d, true)).collect();
+        for v in &victims {
+            kill(Pid::from_raw(v.pid as i32), Signal::SIGKILL)
+                .unwrap_or_else(|e| panic!("SIGKILL {}: {e}", v.name));
+        }
+        victims
+    }
+
+    /// The victims not back yet (a new process where killed, and in Ceph's
+    /// maps again).
+    fn not_back(&self, victims: &[Victim]) -> Vec<String> {
+        victims
+            .iter()
+            .filter(|v| {
+                let pid = self.cluster.daemon_pid(&v.name);
+                let process = pid.is_some() && (!v.new_process || pid != Some(v.pid));
+                let ceph = || {
+                    self.rt
+                        .block_on(comeback::is_back(self.rados, &v.name, FS, v.seen))
+                        .unwrap_or(false)
+                };
+                !(process && ceph())
+            })
+            .map(|v| v.name.clone())
+            .collect()
+    }
+}
+
 impl Fault {
-    /// Injects the fault; returns what it was and when the recovery clock
-    /// starts (for a freeze: when it ends).
-    pub fn inject(self, c: &TestCluster) -> (String, Instant) {
-        match self {
+    pub fn inject(self, t: &Target<'_>) -> Injected {
+        let c = t.cluster;
+        let (label, since, victims) = match self {
             Fault::Kill(daemon) => {
-                sigkill(c, daemon);
-                (format!("SIGKILL {daemon}"), Instant::now())
+                let victims = t.sigkill(&[daemon]);
+                (format!("SIGKILL {daemon}"), Instant::now(), victims)
             }
             Fault::KillActiveMds => {
                 let daemon = format!("mds.{}", active_mds(&c.status()));
-                sigkill(c, &daemon);
-                (format!("SIGKILL {daemon} (active MDS)"), Instant::now())
+                let victims = t.sigkill(&[&daemon]);
+                let label = format!("SIGKILL {daemon} (active MDS)");
+                (label, Instant::now(), victims)
             }
             Fault::FreezeMon(daemon, how_long) => {
+                let victim = t.victim(daemon, false);
                 let frozen = Frozen::stop(c, daemon);
                 std::thread::sleep(how_long);
                 drop(frozen);
                 let label = format!("{daemon} frozen {}s (SIGSTOP)", how_long.as_secs());
-                (label, Instant::now())
+                (label, Instant::now(), vec![victim])
             }
             Fault::Supervisor => {
                 let start = Instant::now();
                 let pid = c.supervisor_pid().expect("a supervisor");
                 kill(Pid::from_raw(pid as i32), Signal::SIGKILL).expect("SIGKILL the supervisor");
                 while c.status()["running"] == true {
-                    assert!(start.elapsed() < Duration::from_secs(30), "supervisor alive");
+                    assert!(
+                        start.elapsed() < Duration::from_secs(30),
+                        "supervisor alive"
+                    );
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 let o = rookery(&["up", "--dir", c.dir_str()]);
-                assert!(o.status.success(), "up after a killed supervisor: {}", text(&o));
-                ("supervisor SIGKILLed, `up` again".into(), start)
+                assert!(
+                    o.status.success(),
+                    "up after a killed supervisor: {}",
+                    text(&o)
+                );
+                ("supervisor SIGKILLed, `up` again".into(), start, Vec::new())
             }
             Fault::CsiNodePlugins => {
-                sigkill(c, "csi.rbd-node");
-                sigkill(c, "csi.cephfs-node");
-                ("CSI node plugins SIGKILLed".into(), Instant::now())
+                let victims = t.sigkill(&["csi.rbd-node", "csi.cephfs-node"]);
+                ("CSI node plugins SIGKILLed".into(), Instant::now(), victims)
             }
+        };
+        Injected {
+            label,
+            since,
+            victims,
         }
     }
-}
-
-fn sigkill(c: &TestCluster, daemon: &str) {
-    let pid = c
-        .daemon_pid(daemon)
-        .unwrap_or_else(|| panic!("{daemon} not supervised: {:?}", c.daemons()));
-    kill(Pid::from_raw(pid as i32), Signal::SIGKILL)
-        .unwrap_or_else(|e| panic!("SIGKILL {daemon}: {e}"));
 }
 
 /// A daemon stopped with SIGSTOP until dropped (even when the test fails).
@@ -233,9 +316,11 @@ impl Shape {
     pub fn of(s: &Value) -> Option<Self> {
         let ceph = s.get("ceph").filter(|c| !c.is_null())?;
         let fs = &ceph["fs"];
-        let ranked = fs["filesystems"]
-            .as_array()
-            .map_or(0, |f| f.iter().map(|f| f["mds"].as_array().map_or(0, Vec::len)).sum());
+        let ranked = fs["filesystems"].as_array().map_or(0, |f| {
+            f.iter()
+                .map(|f| f["mds"].as_array().map_or(0, Vec::len))
+                .sum()
+        });
         let daemons = s["daemons"]
             .as_array()?
             .iter()
@@ -253,31 +338,34 @@ impl Shape {
     }
 }
 
-/// Waits until the cluster has `want`'s shape and every writer acknowledged
-/// a write started after `since`; returns the time from `since`, or what was
-/// still missing after `limit`.
+/// Waits until the cluster has `want`'s shape, every victim of `fault` is
+/// back and every writer acknowledged a write started after the fault;
+/// returns the time from `fault.since`, or what was still missing after
+/// `limit`.
 pub fn wait_recovered(
-    c: &TestCluster,
+    t: &Target<'_>,
     want: &Shape,
+    fault: &Injected,
     writers: &[&Writer],
-    since: Instant,
     limit: Duration,
 ) -> Result<Duration, String> {
+    let since = fault.since;
     loop {
-        let s = c.status();
+        let s = t.cluster.status();
         let shape = Shape::of(&s);
         let stalled: Vec<&str> = writers
             .iter()
             .filter(|w| !w.acked_a_write_started_after(since))
             .map(|w| w.label.as_str())
             .collect();
-        if shape.as_ref() == Some(want) && stalled.is_empty() {
+        let away = t.not_back(&fault.victims);
+        if shape.as_ref() == Some(want) && stalled.is_empty() && away.is_empty() {
             return Ok(since.elapsed());
         }
         if since.elapsed() > limit {
             return Err(format!(
                 "not recovered after {limit:?}: want {want:?}, have {shape:?}, \
-                 writers without progress {stalled:?}; status: {s:#}"
+                 not back {away:?}, writers without progress {stalled:?}; status: {s:#}"
             ));
         }
         std::thread::sleep(Duration::from_millis(250));
