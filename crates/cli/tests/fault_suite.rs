@@ -20,7 +20,9 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use common::checksummed::{drop_caches, verify, Verified, Writer};
-use common::faults::{three_mon_cluster, wait_recovered, Fault, MountedVolume, Shape, Target};
+use common::faults::{
+    three_mon_cluster, wait_recovered, Fault, MountedVolume, Recovery, Shape, Target,
+};
 use common::TestCluster;
 use rookery_ceph::Rados;
 
@@ -42,7 +44,7 @@ const PAUSE_LIMIT: Duration = Duration::from_secs(120);
 
 struct Row {
     fault: String,
-    recovery: Option<Duration>,
+    recovery: Option<Recovery>,
     verified: Verified,
     write_errors: usize,
 }
@@ -115,7 +117,7 @@ impl Lab {
         let recovered = wait_recovered(&t, before, &fault, &writers, RECOVERY_LIMIT);
         let row = Row {
             fault: fault.label,
-            recovery: recovered.as_ref().ok().copied(),
+            recovery: recovered.as_ref().ok().cloned(),
             verified: self.verify_all(),
             write_errors: self.writers.iter().map(|w| w.errors().len()).sum::<usize>()
                 - errors_before,
@@ -160,17 +162,21 @@ fn table(rows: &[Row]) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "{:<40} {:>11} {:>15} {:>11} {:>12}",
+        "{:<40} {:>11} {:>15} {:>11} {:>12}  health checks seen",
         "fault", "recovery s", "bytes verified", "bytes lost", "write errors"
     );
     for r in rows {
-        let rec = r
+        let (rec, checks) = r
             .recovery
-            .map_or("-".into(), |d| format!("{:.1}", d.as_secs_f64()));
+            .as_ref()
+            .map_or(("-".into(), String::new()), |x| {
+                let checks: Vec<&str> = x.checks.iter().map(String::as_str).collect();
+                (format!("{:.1}", x.took.as_secs_f64()), checks.join(" "))
+            });
         let _ = writeln!(
             t,
-            "{:<40} {:>11} {:>15} {:>11} {:>12}",
-            r.fault, rec, r.verified.bytes_verified, r.verified.bytes_lost, r.write_errors
+            "{:<40} {:>11} {:>15} {:>11} {:>12}  {}",
+            r.fault, rec, r.verified.bytes_verified, r.verified.bytes_lost, r.write_errors, checks
         );
     }
     t

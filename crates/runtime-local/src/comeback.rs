@@ -72,7 +72,10 @@ pub async fn is_back(
     Ok(match before {
         Seen::Mon { election_epoch } => {
             let q = rados.mon_command(&QuorumStatus).await?;
-            q.election_epoch > election_epoch && q.quorum_names.iter().any(|n| n == id)
+            // An odd epoch is an election still running.
+            q.election_epoch > election_epoch
+                && q.election_epoch % 2 == 0
+                && q.quorum_names.iter().any(|n| n == id)
         }
         Seen::Mgr { epoch } => {
             let s = rados.mon_command(&MgrStat).await?;

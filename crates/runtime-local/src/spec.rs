@@ -216,6 +216,28 @@ mod tests {
     }
 
     #[test]
+    fn throwaway_with_three_mons_gets_two_runs_of_free_ports() {
+        let t = Throwaway {
+            name: "t".into(),
+            osds: 3,
+            osd_gib: 10,
+            pool_size: 3,
+            modules: false,
+            filesystem: true,
+        };
+        let yaml = t.yaml_with_mons(3).unwrap();
+        assert!(check(&yaml).is_ok(), "{yaml}");
+        let d = rookery_core::from_manifest(&parse(&yaml).unwrap());
+        assert_eq!(d.mons, 3);
+        let v2: Vec<u16> = (0..3).map(|i| crate::config::mon_ports(&d, i).0).collect();
+        let v1: Vec<u16> = (0..3).map(|i| crate::config::mon_ports(&d, i).1).collect();
+        assert!(v2.iter().all(|p| !v1.contains(p)), "{v2:?} {v1:?}");
+        for p in v2.iter().chain(&v1) {
+            std::net::TcpListener::bind((crate::config::ADDR, *p)).expect("a free port");
+        }
+    }
+
+    #[test]
     fn throwaway_with_a_filesystem_sizes_its_pools_like_the_rbd_pool() {
         let t = Throwaway {
             name: "t".into(),

@@ -338,20 +338,35 @@ impl Shape {
     }
 }
 
+/// How a fault healed.
+#[derive(Debug, Clone, Default)]
+pub struct Recovery {
+    /// From the fault (or its end) until recovered.
+    pub took: Duration,
+    /// Health checks `status` showed meanwhile: what an operator saw.
+    pub checks: BTreeSet<String>,
+}
+
 /// Waits until the cluster has `want`'s shape, every victim of `fault` is
 /// back and every writer acknowledged a write started after the fault;
-/// returns the time from `fault.since`, or what was still missing after
-/// `limit`.
+/// returns how long that took, or what was still missing after `limit`.
 pub fn wait_recovered(
     t: &Target<'_>,
     want: &Shape,
     fault: &Injected,
     writers: &[&Writer],
     limit: Duration,
-) -> Result<Duration, String> {
+) -> Result<Recovery, String> {
     let since = fault.since;
+    let mut checks = BTreeSet::new();
     loop {
         let s = t.cluster.status();
+        if let Some(list) = s["ceph"]["checks"].as_array() {
+            checks.extend(
+                list.iter()
+                    .filter_map(|c| c["name"].as_str().map(str::to_owned)),
+            );
+        }
         let shape = Shape::of(&s);
         let stalled: Vec<&str> = writers
             .iter()
@@ -360,7 +375,10 @@ pub fn wait_recovered(
             .collect();
         let away = t.not_back(&fault.victims);
         if shape.as_ref() == Some(want) && stalled.is_empty() && away.is_empty() {
-            return Ok(since.elapsed());
+            return Ok(Recovery {
+                took: since.elapsed(),
+                checks,
+            });
         }
         if since.elapsed() > limit {
             return Err(format!(
