@@ -19,7 +19,7 @@ mod common;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use common::checksummed::{drop_caches, verify, Verified, Writer};
+use common::checksummed::{drop_caches, verify, Verified, Writer, BLOCK};
 use common::faults::{
     three_mon_cluster, wait_recovered, Fault, MountedVolume, Recovery, Shape, Target,
 };
@@ -139,6 +139,7 @@ impl Lab {
                 w.acked()
             })
             .collect();
+        let acked_total: u64 = acked.iter().sum();
         let mut verified = Verified::default();
         for ((v, w), acked) in self.volumes.iter_mut().zip(&self.writers).zip(acked) {
             v.unmount();
@@ -149,8 +150,9 @@ impl Lab {
             assert_eq!(std::fs::read(&probe).unwrap(), b"still writable");
             v.unmount();
         }
+        let mib = (acked_total * BLOCK as u64) >> 20;
         Row {
-            fault: "end: remounted, read back".into(),
+            fault: format!("end: remounted, read back ({mib} MiB acked in all)"),
             recovery: None,
             verified,
             write_errors: 0,
@@ -162,7 +164,7 @@ fn table(rows: &[Row]) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "{:<40} {:>11} {:>15} {:>11} {:>12}  health checks seen",
+        "{:<56} {:>10} {:>15} {:>11} {:>12}  health checks seen",
         "fault", "recovery s", "bytes verified", "bytes lost", "write errors"
     );
     for r in rows {
@@ -175,7 +177,7 @@ fn table(rows: &[Row]) -> String {
             });
         let _ = writeln!(
             t,
-            "{:<40} {:>11} {:>15} {:>11} {:>12}  {}",
+            "{:<56} {:>10} {:>15} {:>11} {:>12}  {}",
             r.fault, rec, r.verified.bytes_verified, r.verified.bytes_lost, r.write_errors, checks
         );
     }

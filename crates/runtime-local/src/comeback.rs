@@ -1,13 +1,13 @@
 //! Whether a daemon that was killed is back as far as Ceph can tell, not only
-//! as a process: the mon in quorum after a new election, the mgr active in a
-//! newer mgr map, the OSD up with a newer `up_from`, the MDS registered under
+//! as a process: the mon in quorum after a new election, the mgr active under
+//! a new gid, the OSD up with a newer `up_from`, the MDS registered under
 //! a new gid (holding a rank, following one, or standby) with rank 0 served.
 //!
 //! A [`Seen`] taken before the kill tells the daemon's return from the maps
 //! not having noticed it gone yet. Used by `rookery bench heal` and the fault
 //! suite.
 
-use rookery_ceph::commands::{FsDump, MgrStat, OsdDump, QuorumStatus};
+use rookery_ceph::commands::{FsDump, MgrDump, OsdDump, QuorumStatus};
 use rookery_ceph::Rados;
 
 /// What Ceph shows of a daemon at one moment.
@@ -16,8 +16,9 @@ pub enum Seen {
     Mon {
         election_epoch: u64,
     },
+    /// The gid of the active mgr.
     Mgr {
-        epoch: u64,
+        gid: u64,
     },
     Osd {
         up_from: u64,
@@ -43,7 +44,7 @@ pub async fn seen(rados: &Rados, name: &str, fs: &str) -> rookery_ceph::Result<S
             election_epoch: rados.mon_command(&QuorumStatus).await?.election_epoch,
         },
         "mgr" => Seen::Mgr {
-            epoch: rados.mon_command(&MgrStat).await?.epoch,
+            gid: rados.mon_command(&MgrDump).await?.active_gid,
         },
         "osd" => Seen::Osd {
             up_from: rados
@@ -77,9 +78,9 @@ pub async fn is_back(
                 && q.election_epoch % 2 == 0
                 && q.quorum_names.iter().any(|n| n == id)
         }
-        Seen::Mgr { epoch } => {
-            let s = rados.mon_command(&MgrStat).await?;
-            s.available && s.epoch > epoch && s.active_name == id
+        Seen::Mgr { gid } => {
+            let d = rados.mon_command(&MgrDump).await?;
+            d.available && d.active_gid != gid && d.active_name == id
         }
         Seen::Osd { up_from } => rados
             .mon_command(&OsdDump)

@@ -227,9 +227,13 @@ impl Fault {
             Fault::FreezeMon(daemon, how_long) => {
                 let victim = t.victim(daemon, false);
                 let frozen = Frozen::stop(c, daemon);
-                std::thread::sleep(how_long);
+                let out = out_of_quorum(c, daemon, how_long);
                 drop(frozen);
-                let label = format!("{daemon} frozen {}s (SIGSTOP)", how_long.as_secs());
+                let label = format!(
+                    "{daemon} frozen {}s (SIGSTOP; out of quorum after {:.0}s)",
+                    how_long.as_secs(),
+                    out.as_secs_f64()
+                );
                 (label, Instant::now(), vec![victim])
             }
             Fault::Supervisor => {
@@ -262,6 +266,29 @@ impl Fault {
             victims,
         }
     }
+}
+
+/// Waits at least `at_least`, and until the quorum has dropped `mon` (so
+/// the fault had its effect); returns when it was dropped.
+fn out_of_quorum(c: &TestCluster, mon: &str, at_least: Duration) -> Duration {
+    let start = Instant::now();
+    let id = mon.trim_start_matches("mon.");
+    let mut dropped = None;
+    while dropped.is_none() || start.elapsed() < at_least {
+        if dropped.is_none() {
+            let s = c.status();
+            let quorum = s["ceph"]["quorum"].as_array();
+            if quorum.is_some_and(|q| !q.iter().any(|m| m == id)) {
+                dropped = Some(start.elapsed());
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "{mon} stopped for 120 s and still in the quorum"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    dropped.unwrap_or_default()
 }
 
 /// A daemon stopped with SIGSTOP until dropped (even when the test fails).
