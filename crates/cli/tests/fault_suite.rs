@@ -20,9 +20,8 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use common::checksummed::{drop_caches, verify, Verified, Writer, BLOCK};
-use common::faults::{
-    three_mon_cluster, wait_recovered, Fault, MountedVolume, Recovery, Shape, Target,
-};
+use common::faults::{three_mon_cluster, Fault, MountedVolume, Target};
+use common::recovery::{wait_recovered, Recovery, Shape};
 use common::TestCluster;
 use rookery_ceph::Rados;
 

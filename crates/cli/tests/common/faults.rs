@@ -14,7 +14,7 @@ use rookery_ceph::Rados;
 use rookery_runtime_local::comeback::{self, Seen};
 use serde_json::Value;
 
-use super::checksummed::Writer;
+use super::recovery::check_names;
 use super::{rookery, text, TestCluster, BIN};
 
 /// The filesystem of [`three_mon_cluster`].
@@ -154,6 +154,8 @@ pub struct Injected {
     /// When the recovery clock starts (for a freeze: when it ends).
     pub since: Instant,
     pub victims: Vec<Victim>,
+    /// Health checks seen while the fault lasted (for a freeze).
+    pub checks: BTreeSet<String>,
 }
 
 /// What a fault needs: the cluster, and a client to read Ceph's maps.
@@ -192,7 +194,7 @@ impl Target<'_> {
 
     /// The victims not back yet (a new process where killed, and in Ceph's
     /// maps again).
-    fn not_back(&self, victims: &[Victim]) -> Vec<String> {
+    pub fn not_back(&self, victims: &[Victim]) -> Vec<String> {
         victims
             .iter()
             .filter(|v| {
@@ -213,6 +215,7 @@ impl Target<'_> {
 impl Fault {
     pub fn inject(self, t: &Target<'_>) -> Injected {
         let c = t.cluster;
+        let mut checks = BTreeSet::new();
         let (label, since, victims) = match self {
             Fault::Kill(daemon) => {
                 let victims = t.sigkill(&[daemon]);
@@ -227,7 +230,7 @@ impl Fault {
             Fault::FreezeMon(daemon, how_long) => {
                 let victim = t.victim(daemon, false);
                 let frozen = Frozen::stop(c, daemon);
-                let out = out_of_quorum(c, daemon, how_long);
+                let out = out_of_quorum(c, daemon, how_long, &mut checks);
                 drop(frozen);
                 let label = format!(
                     "{daemon} frozen {}s (SIGSTOP; out of quorum after {:.0}s)",
@@ -264,19 +267,27 @@ impl Fault {
             label,
             since,
             victims,
+            checks,
         }
     }
 }
 
 /// Waits at least `at_least`, and until the quorum has dropped `mon` (so
-/// the fault had its effect); returns when it was dropped.
-fn out_of_quorum(c: &TestCluster, mon: &str, at_least: Duration) -> Duration {
+/// the fault had its effect); returns when it was dropped. Adds the health
+/// checks seen meanwhile to `checks`.
+fn out_of_quorum(
+    c: &TestCluster,
+    mon: &str,
+    at_least: Duration,
+    checks: &mut BTreeSet<String>,
+) -> Duration {
     let start = Instant::now();
     let id = mon.trim_start_matches("mon.");
     let mut dropped = None;
     while dropped.is_none() || start.elapsed() < at_least {
+        let s = c.status();
+        checks.extend(check_names(&s));
         if dropped.is_none() {
-            let s = c.status();
             let quorum = s["ceph"]["quorum"].as_array();
             if quorum.is_some_and(|q| !q.iter().any(|m| m == id)) {
                 dropped = Some(start.elapsed());
@@ -324,95 +335,4 @@ pub fn active_mds(s: &Value) -> String {
         .and_then(|m| m["name"].as_str())
         .unwrap_or_else(|| panic!("no active MDS: {s:#}"))
         .to_owned()
-}
-
-/// What "recovered" means: the cluster as it was before the fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shape {
-    pub health: String,
-    pub quorum: usize,
-    pub osds_up: u64,
-    pub mgr_available: bool,
-    /// MDS daemons known to the FSMap (ranked, standby-replay, standby).
-    pub mds: usize,
-    /// Supervised daemons, every one running.
-    pub daemons: BTreeSet<String>,
-}
-
-impl Shape {
-    pub fn of(s: &Value) -> Option<Self> {
-        let ceph = s.get("ceph").filter(|c| !c.is_null())?;
-        let fs = &ceph["fs"];
-        let ranked = fs["filesystems"].as_array().map_or(0, |f| {
-            f.iter()
-                .map(|f| f["mds"].as_array().map_or(0, Vec::len))
-                .sum()
-        });
-        let daemons = s["daemons"]
-            .as_array()?
-            .iter()
-            .filter(|d| d["state"] == "running" && d["pid"].is_u64())
-            .filter_map(|d| d["name"].as_str().map(str::to_owned))
-            .collect();
-        Some(Self {
-            health: ceph["health"].as_str()?.to_owned(),
-            quorum: ceph["quorum"].as_array()?.len(),
-            osds_up: ceph["osds_up"].as_u64()?,
-            mgr_available: ceph["mgr_available"].as_bool()?,
-            mds: ranked + fs["standbys"].as_array().map_or(0, Vec::len),
-            daemons,
-        })
-    }
-}
-
-/// How a fault healed.
-#[derive(Debug, Clone, Default)]
-pub struct Recovery {
-    /// From the fault (or its end) until recovered.
-    pub took: Duration,
-    /// Health checks `status` showed meanwhile: what an operator saw.
-    pub checks: BTreeSet<String>,
-}
-
-/// Waits until the cluster has `want`'s shape, every victim of `fault` is
-/// back and every writer acknowledged a write started after the fault;
-/// returns how long that took, or what was still missing after `limit`.
-pub fn wait_recovered(
-    t: &Target<'_>,
-    want: &Shape,
-    fault: &Injected,
-    writers: &[&Writer],
-    limit: Duration,
-) -> Result<Recovery, String> {
-    let since = fault.since;
-    let mut checks = BTreeSet::new();
-    loop {
-        let s = t.cluster.status();
-        if let Some(list) = s["ceph"]["checks"].as_array() {
-            checks.extend(
-                list.iter()
-                    .filter_map(|c| c["name"].as_str().map(str::to_owned)),
-            );
-        }
-        let shape = Shape::of(&s);
-        let stalled: Vec<&str> = writers
-            .iter()
-            .filter(|w| !w.acked_a_write_started_after(since))
-            .map(|w| w.label.as_str())
-            .collect();
-        let away = t.not_back(&fault.victims);
-        if shape.as_ref() == Some(want) && stalled.is_empty() && away.is_empty() {
-            return Ok(Recovery {
-                took: since.elapsed(),
-                checks,
-            });
-        }
-        if since.elapsed() > limit {
-            return Err(format!(
-                "not recovered after {limit:?}: want {want:?}, have {shape:?}, \
-                 not back {away:?}, writers without progress {stalled:?}; status: {s:#}"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }

@@ -284,3 +284,4 @@ pub mod checksummed;
 pub mod csi;
 pub mod faults;
 pub mod mds;
+pub mod recovery;
