@@ -55,7 +55,7 @@ struct Lab {
     rados: Rados,
     rt: tokio::runtime::Runtime,
     cluster: TestCluster,
-    _mnt: tempfile::TempDir,
+    mnt: tempfile::TempDir,
 }
 
 impl Lab {
@@ -70,10 +70,10 @@ impl Lab {
             rados,
             rt,
             cluster,
-            _mnt: mnt,
+            mnt,
         };
         for (kind, name) in [("block", "rbd-vol"), ("fs", "fs-vol")] {
-            let at = lab._mnt.path().join(name);
+            let at = lab.mnt.path().join(name);
             let v = MountedVolume::create(&lab.cluster, kind, name, "256M", &at);
             lab.writers
                 .push(Writer::start(&format!("{kind} {name}"), &at));
