@@ -7,6 +7,7 @@
 
 pub mod ceph_ops;
 pub mod cephfs_mounts;
+pub mod comeback;
 pub mod config;
 pub mod csi;
 pub mod csi_report;

@@ -48,6 +48,21 @@ pub struct MgrStatReply {
     pub num_standbys: u32,
 }
 
+/// `ceph mgr dump`, the parts rookery reads: which mgr process is active (its
+/// gid changes when a restarted mgr takes over under the same name).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MgrDump;
+command!(mon, MgrDump, "mgr dump", MgrDumpReply);
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MgrDumpReply {
+    pub epoch: u64,
+    pub active_gid: u64,
+    #[serde(default)]
+    pub active_name: String,
+    pub available: bool,
+}
+
 /// `ceph mgr module ls`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MgrModuleLs;
@@ -109,6 +124,19 @@ mod tests {
             force: Some(true),
         };
         assert_eq!(encode(&cmd).unwrap()["force"], "--force");
+    }
+
+    #[test]
+    fn mgr_dump_from_pacific() {
+        let d: MgrDumpReply = json_reply(include_bytes!("testdata/mgr_dump.json")).unwrap();
+        assert_eq!(
+            (d.epoch, d.active_gid, d.active_name.as_str(), d.available),
+            (9, 4245, "a", true)
+        );
+        assert_eq!(
+            encode(&MgrDump).unwrap(),
+            json!({"prefix": "mgr dump", "format": "json"})
+        );
     }
 
     #[test]

@@ -23,8 +23,8 @@ pub use dashboard::{
 };
 pub use fs::{Filesystem, FsAddDataPool, FsDump, FsDumpReply, FsNew, FsSet, MdsInfo, MdsMap};
 pub use mgr::{
-    MgrModuleDisable, MgrModuleEnable, MgrModuleLs, MgrModules, MgrServices, MgrStat, MgrStatReply,
-    ModuleInfo,
+    MgrDump, MgrDumpReply, MgrModuleDisable, MgrModuleEnable, MgrModuleLs, MgrModules, MgrServices,
+    MgrStat, MgrStatReply, ModuleInfo,
 };
 pub use osd::{
     OsdDump, OsdDumpReply, OsdInfo, OsdNew, OsdNewReply, OsdSetBackfillfullRatio, OsdSetFlag,

@@ -33,6 +33,8 @@ pub enum BenchCommand {
     Cephfs(super::bench_cephfs::CephFsBenchArgs),
     /// Time from attaching a blank disk to its OSD up and in (target 30 s).
     Disk(super::bench_disk::DiskBenchArgs),
+    /// SIGKILL each kind of daemon, time until it is back in Ceph's maps.
+    Heal(super::bench_heal::HealBenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -71,6 +73,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Node(a) => super::bench_node::run(a),
         BenchCommand::Cephfs(a) => super::bench_cephfs::run(a),
         BenchCommand::Disk(a) => super::bench_disk::run(a),
+        BenchCommand::Heal(a) => super::bench_heal::run(a),
     }
 }
 
@@ -189,15 +192,22 @@ pub(crate) fn on_throwaway_cluster<T>(
     spec: rookery_runtime_local::spec::Throwaway,
     body: impl FnOnce(&Path) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
+    on_throwaway_yaml(work_dir, &spec.yaml()?, body)
+}
+
+/// As [`on_throwaway_cluster`], from a spec already written as YAML.
+pub(crate) fn on_throwaway_yaml<T>(
+    work_dir: &Path,
+    yaml: &str,
+    body: impl FnOnce(&Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     if work_dir.exists() {
         std::fs::remove_dir_all(work_dir)
             .with_context(|| format!("cannot clear {}", work_dir.display()))?;
     }
     std::fs::create_dir_all(work_dir)?;
     let dir = work_dir.join("cluster");
-    let yaml = spec.yaml()?;
-    let result =
-        up_throwaway(&work_dir.join("cluster.yaml"), &dir, &yaml).and_then(|()| body(&dir));
+    let result = up_throwaway(&work_dir.join("cluster.yaml"), &dir, yaml).and_then(|()| body(&dir));
     let _ = Command::new(std::env::current_exe()?)
         .args(["down", "--purge", "--yes-really-destroy-data", "--dir"])
         .arg(&dir)

@@ -155,11 +155,17 @@ impl TestCluster {
     }
 
     fn private_spec(name: &str, filesystem: bool) -> Self {
+        Self::private_from_yaml(name, &spec_yaml_with(name, 1, 1, false, filesystem))
+    }
+
+    /// Brings up a private cluster from the spec `yaml`, stopped and purged
+    /// on drop.
+    pub fn private_from_yaml(name: &str, yaml: &str) -> Self {
         let dir = tmp_root().join(format!("rookery-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create test dir");
         let spec = dir.with_extension("yaml");
-        std::fs::write(&spec, spec_yaml_with(name, 1, 1, false, filesystem)).expect("write spec");
+        std::fs::write(&spec, yaml).expect("write spec");
         let c = TestCluster {
             dir,
             private: true,
@@ -274,6 +280,9 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+pub mod checksummed;
 pub mod csi;
 pub mod devices;
+pub mod faults;
 pub mod mds;
+pub mod recovery;
