@@ -19,6 +19,11 @@ pub struct DownReport {
     pub supervisor_stopped: Option<u32>,
     /// Daemons found running without a supervisor and stopped.
     pub strays_stopped: Vec<String>,
+    /// Daemons that did not exit even after SIGKILL: stuck in the kernel
+    /// (uninterruptible I/O, e.g. on a stalled FUSE mount or device). They
+    /// exit when that I/O ends; `down` does not wait for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stuck: Vec<String>,
     pub purged: bool,
 }
 
@@ -72,7 +77,9 @@ pub async fn down(layout: &Layout, purge: bool, confirmed: bool) -> Result<DownR
         stop_supervisor(layout, pid).await;
         report.supervisor_stopped = Some(pid);
     }
-    report.strays_stopped = stop_strays(layout).await;
+    let (stopped, stuck) = stop_strays(layout).await;
+    report.strays_stopped = stopped;
+    report.stuck = stuck;
     if purge {
         std::fs::remove_dir_all(layout.root()).ctx("cannot delete", layout.root())?;
         report.purged = true;
@@ -129,26 +136,20 @@ pub fn live_daemons(layout: &Layout) -> Vec<LiveDaemon> {
     found
 }
 
-/// Stops the strays and clears their pid files.
-pub async fn stop_strays(layout: &Layout) -> Vec<String> {
-    let mut stopped = Vec::new();
+/// Stops the strays and clears their pid files. Returns the names of those
+/// stopped, and of those stuck past SIGKILL.
+pub async fn stop_strays(layout: &Layout) -> (Vec<String>, Vec<String>) {
+    let (mut stopped, mut stuck) = (Vec::new(), Vec::new());
     for d in live_daemons(layout) {
-        terminate(d.pid).await;
-        let _ = std::fs::remove_file(layout.daemon_pid(&d.name));
-        stopped.push(d.name);
-    }
-    stopped
-}
-
-async fn terminate(pid: u32) {
-    procs::signal(pid, Signal::SIGTERM);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while procs::alive(pid) {
-        if Instant::now() > deadline {
-            procs::signal(pid, Signal::SIGKILL);
+        if procs::terminate(d.pid, Duration::from_secs(30)).await {
+            let _ = std::fs::remove_file(layout.daemon_pid(&d.name));
+            stopped.push(d.name);
+        } else {
+            tracing::warn!(daemon = %d.name, pid = d.pid, "did not exit after SIGKILL: stuck in uninterruptible I/O");
+            stuck.push(format!("{} (pid {})", d.name, d.pid));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    (stopped, stuck)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! signal or adopt an unrelated process that reused the pid.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -57,6 +58,33 @@ pub fn alive(pid: u32) -> bool {
 /// Reads a pid file; None if missing or garbled.
 pub fn read_pid(path: &Path) -> Option<u32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// How long a process may take to go after SIGKILL before it counts as
+/// stuck: only a process in uninterruptible I/O outlives SIGKILL that long.
+pub const KILL_GRACE: Duration = Duration::from_secs(10);
+
+/// SIGTERM, then SIGKILL after `grace`; true once the process is gone,
+/// false if it is still there [`KILL_GRACE`] after SIGKILL (stuck in the
+/// kernel: waiting longer would hang the caller as long as that I/O).
+pub async fn terminate(pid: u32, grace: Duration) -> bool {
+    signal(pid, Signal::SIGTERM);
+    if gone_within(pid, grace).await {
+        return true;
+    }
+    signal(pid, Signal::SIGKILL);
+    gone_within(pid, KILL_GRACE).await
+}
+
+async fn gone_within(pid: u32, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while alive(pid) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    true
 }
 
 pub fn signal(pid: u32, sig: Signal) -> bool {
@@ -130,6 +158,29 @@ mod tests {
         assert!(!alive(pid));
         assert!(cmdline(pid).is_none());
         child.wait().unwrap();
+    }
+
+    #[tokio::test]
+    async fn terminate_escalates_to_sigkill_for_a_process_ignoring_sigterm() {
+        let mut polite = std::process::Command::new("sleep")
+            .arg("100")
+            .spawn()
+            .unwrap();
+        assert!(terminate(polite.id(), Duration::from_secs(5)).await);
+        polite.wait().unwrap();
+
+        let mut deaf = std::process::Command::new("sh")
+            .args(["-c", "trap '' TERM; while :; do sleep 0.05; done"])
+            .spawn()
+            .unwrap();
+        // Give the shell time to install its trap.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let start = Instant::now();
+        assert!(terminate(deaf.id(), Duration::from_millis(300)).await);
+        assert!(start.elapsed() < KILL_GRACE, "{:?}", start.elapsed());
+        let status = deaf.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(Signal::SIGKILL as i32));
     }
 
     #[test]

@@ -344,7 +344,17 @@ impl Proc {
         if tokio::time::timeout(timeout, self.wait()).await.is_err() {
             tracing::warn!(pid, "did not stop after SIGTERM; sending SIGKILL");
             procs::signal(pid, Signal::SIGKILL);
-            let _ = self.wait().await;
+            // Only a process in uninterruptible I/O outlives SIGKILL; waiting
+            // for it would hold up the whole stop for as long as that I/O.
+            if tokio::time::timeout(procs::KILL_GRACE, self.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    pid,
+                    "still there after SIGKILL (stuck in uninterruptible I/O); not waiting for it"
+                );
+            }
         }
     }
 }

@@ -40,6 +40,13 @@ pub fn run(args: DownArgs) -> anyhow::Result<ExitCode> {
             report.strays_stopped.join(", ")
         );
     }
+    if !report.stuck.is_empty() {
+        println!(
+            "Still there after SIGKILL (stuck in uninterruptible I/O, e.g. on a stalled FUSE \
+mount or device; they exit when it ends): {}",
+            report.stuck.join(", ")
+        );
+    }
     if report.purged {
         println!("Deleted {dir} and all its data.");
     } else {
