@@ -4,6 +4,7 @@
 
 pub mod backoff;
 pub mod desired;
+pub mod mons;
 pub mod naming;
 pub mod plan;
 pub mod readiness;
@@ -12,5 +13,6 @@ pub use backoff::RestartBackoff;
 pub use desired::{
     from_manifest, DesiredCluster, DesiredFilesystem, DesiredPool, FullRatios, OsdBacking, Ports,
 };
+pub use mons::{decide, ChangeStep, MonChange, MonDecision, MonObservation, MonPolicy};
 pub use plan::{plan_daemons, DaemonPlan, ObservedDaemons, OsdSlotState};
 pub use readiness::{evaluate, ClusterSnapshot, Readiness};
