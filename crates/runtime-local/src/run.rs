@@ -97,7 +97,8 @@ pub async fn run_foreground(opts: RunOptions) -> Result<()> {
                 sup: sup.clone(),
                 events: events.clone(),
             };
-            let (waker, tasks) = reconcile::start(ctx, reconcile_parts());
+            let parts = reconcile_parts(&ctx.desired);
+            let (waker, tasks) = reconcile::start(ctx, parts);
             (Some(waker), tasks)
         }
         Err(e) => {
@@ -127,6 +128,8 @@ pub async fn run_foreground(opts: RunOptions) -> Result<()> {
 }
 
 /// What the supervisor keeps reconciling after bring-up.
-fn reconcile_parts() -> Vec<Box<dyn Part>> {
-    Vec::new()
+fn reconcile_parts(desired: &DesiredCluster) -> Vec<Box<dyn Part>> {
+    vec![Box::new(crate::mon_watch::MonWatch::new(
+        desired.mon_health.interval,
+    ))]
 }

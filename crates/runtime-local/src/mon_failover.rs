@@ -1,0 +1,204 @@
+//! Carries out one monmap change ([`MonChange`]) step by step: make the new
+//! mon from the current monmap, start it and wait for it in quorum, remove
+//! the old one from the monmap, stop it and delete its store, and write
+//! ceph.conf without it. Each step is recorded in `mon/state.json` once
+//! done, and each is idempotent, so a supervisor killed mid-way does the
+//! interrupted step again and goes on.
+//!
+//! Clients: everything on this host reads the cluster's ceph.conf (the CSI
+//! plugins connect with it, ceph-fuse mounts with it), and connected
+//! clients get the new monmap from the mons themselves; the kernel clients'
+//! mon addresses are read from `mon dump` at each map or mount.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use rookery_ceph::commands::{MonGetmap, MonRm, QuorumStatus};
+use rookery_core::mons::ChangeReason;
+use rookery_core::{ChangeStep, MonChange};
+
+use crate::config;
+use crate::daemons::{self, Kind};
+use crate::error::{CephContext, Error, IoContext, Result};
+use crate::layout::write_atomic;
+use crate::mon;
+use crate::mon_state::MonState;
+use crate::procs;
+use crate::reconcile::Context;
+
+/// How long a new mon may take to join the quorum before the step fails
+/// (and is tried again at the next turn).
+const JOIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Records `change` as started and carries it out.
+pub async fn start(ctx: &Context, state: &mut MonState, change: MonChange) -> Result<()> {
+    if let Some(add) = &change.add {
+        let index = rookery_core::naming::letter_index(add);
+        state.highest_id = state.highest_id.max(index);
+    }
+    let what = match (&change.add, &change.remove) {
+        (Some(add), Some(old)) => format!("replacing mon.{old} by mon.{add}"),
+        (Some(add), None) => format!("adding mon.{add}"),
+        (None, Some(old)) => format!("removing mon.{old}"),
+        (None, None) => "nothing".to_string(),
+    };
+    state.change = Some(change.clone());
+    state.save(&ctx.layout)?;
+    tracing::info!(change = %change.describe(), "mon change started");
+    ctx.events.record(
+        "mon-change-started",
+        change
+            .remove
+            .as_ref()
+            .map(|r| format!("mon.{r}"))
+            .as_deref(),
+        format!("{}: {what}", change.describe()),
+    );
+    resume(ctx, state).await
+}
+
+/// Carries the recorded change on from its recorded step to the end.
+pub async fn resume(ctx: &Context, state: &mut MonState) -> Result<()> {
+    while let Some(change) = state.change.clone() {
+        run_step(ctx, state, &change).await?;
+        match change.next_step() {
+            Some(next) => {
+                state.change = Some(MonChange {
+                    step: next,
+                    ..change
+                });
+            }
+            None => {
+                state.change = None;
+                if let Some(old) = &change.remove {
+                    state.out_since.remove(old);
+                }
+                let (kind, daemon) = match (&change.reason, &change.add, &change.remove) {
+                    (ChangeReason::OutOfQuorum { .. }, Some(_), Some(old)) => {
+                        ("mon-failover", Some(old))
+                    }
+                    (_, Some(add), None) => ("mon-added", Some(add)),
+                    (_, _, old) => ("mon-removed", old.as_ref()),
+                };
+                let daemon = daemon.map(|d| format!("mon.{d}"));
+                ctx.events
+                    .record(kind, daemon.as_deref(), change.describe());
+            }
+        }
+        state.save(&ctx.layout)?;
+    }
+    Ok(())
+}
+
+async fn run_step(ctx: &Context, state: &mut MonState, change: &MonChange) -> Result<()> {
+    tracing::info!(step = ?change.step, add = ?change.add, remove = ?change.remove, "mon change step");
+    match (change.step, &change.add, &change.remove) {
+        (ChangeStep::Create, Some(add), _) => create(ctx, state, add).await,
+        (ChangeStep::Join, Some(add), _) => join(ctx, add).await,
+        (ChangeStep::Remove, _, Some(old)) => remove(ctx, old).await,
+        (ChangeStep::Cleanup, _, old) => cleanup(ctx, state, old.as_deref()).await,
+        // A step this change has no part in (never planned so): nothing to do.
+        _ => Ok(()),
+    }
+}
+
+/// Places the new mon (free ports), writes ceph.conf with it, and makes its
+/// store from the current monmap.
+async fn create(ctx: &Context, state: &mut MonState, add: &str) -> Result<()> {
+    if state.entry(add).is_none() {
+        let entry = state.place_new(&ctx.desired, add)?;
+        state.mons.push(entry);
+        state.save(&ctx.layout)?;
+    }
+    write_conf(ctx, state)?;
+    let map = ctx
+        .admin
+        .rados()
+        .mon_command(&MonGetmap)
+        .await
+        .ceph(format!(
+            "mon.{add}: cannot get the monmap it is to be made from"
+        ))?;
+    let path = ctx.layout.run_dir().join(format!("mon.{add}.monmap"));
+    write_atomic(&path, &map, 0o600).ctx("cannot write", &path)?;
+    mon::create(&ctx.layout, add, Some(&path)).await?;
+    let _ = std::fs::remove_file(&path);
+    Ok(())
+}
+
+/// Starts the new mon (again, after a restart: starting a supervised one is
+/// a no-op) and waits until it is in quorum.
+async fn join(ctx: &Context, add: &str) -> Result<()> {
+    ctx.sup.start(daemons::spec(&ctx.layout, Kind::Mon, add));
+    let started = Instant::now();
+    loop {
+        let q = ctx
+            .admin
+            .rados()
+            .mon_command(&QuorumStatus)
+            .await
+            .ceph("quorum_status");
+        let last = match q {
+            Ok(q) if q.quorum_names.iter().any(|n| n == add) => return Ok(()),
+            Ok(q) => format!("quorum is {}", q.quorum_names.join(",")),
+            Err(e) => e.to_string(),
+        };
+        if started.elapsed() > JOIN_TIMEOUT {
+            return Err(Error::Timeout {
+                what: format!("mon.{add} to join the quorum"),
+                secs: started.elapsed().as_secs(),
+                missing: last,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Removes `old` from the monmap, if it is still there.
+async fn remove(ctx: &Context, old: &str) -> Result<()> {
+    let rados = ctx.admin.rados();
+    let q = rados
+        .mon_command(&QuorumStatus)
+        .await
+        .ceph("quorum_status")?;
+    if !q.monmap.mons.iter().any(|m| m.name == old) {
+        return Ok(());
+    }
+    rados
+        .mon_command(&MonRm {
+            name: old.to_string(),
+        })
+        .await
+        .ceph(format!("cannot remove mon.{old} from the monmap"))
+}
+
+/// Stops the old mon and deletes its store; writes ceph.conf without it.
+async fn cleanup(ctx: &Context, state: &mut MonState, old: Option<&str>) -> Result<()> {
+    if let Some(old) = old {
+        let name = format!("mon.{old}");
+        // A frozen (SIGSTOPped) mon would only see SIGTERM once thawed.
+        if let Some(pid) = ctx
+            .sup
+            .status()
+            .iter()
+            .find(|d| d.name == name)
+            .and_then(|d| d.pid)
+        {
+            procs::signal(pid, Signal::SIGCONT);
+        }
+        ctx.sup.stop(&name).await;
+        mon::delete(&ctx.layout, old)?;
+        state.mons.retain(|m| m.id != old);
+        state.save(&ctx.layout)?;
+    }
+    write_conf(ctx, state)
+}
+
+/// ceph.conf from the mon set of `state`.
+fn write_conf(ctx: &Context, state: &MonState) -> Result<()> {
+    let path = ctx.layout.fsid();
+    let fsid = std::fs::read_to_string(&path).ctx("cannot read", &path)?;
+    let conf = config::render(&ctx.desired, fsid.trim(), &ctx.layout, &state.mons);
+    let path = ctx.layout.conf();
+    write_atomic(&path, conf.as_bytes(), 0o644).ctx("cannot write", &path)
+}
