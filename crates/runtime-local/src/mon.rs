@@ -93,6 +93,17 @@ pub async fn create(layout: &Layout, id: &str, monmap: Option<&Path>) -> Result<
     write_atomic(&dir.join(CREATED), b"", 0o644).ctx("cannot write", dir.join(CREATED))
 }
 
+/// Marks mon `id` as no longer existing (its store stays until
+/// [`delete`]): `up` does not start it again, so a mon on its way out of the
+/// monmap cannot ask to be added back.
+pub fn retire(layout: &Layout, id: &str) -> Result<()> {
+    let marker = layout.mon_dir(id).join(CREATED);
+    match std::fs::remove_file(&marker) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).ctx("cannot remove", &marker),
+        _ => Ok(()),
+    }
+}
+
 /// Deletes mon `id`'s store (after it left the monmap and was stopped).
 pub fn delete(layout: &Layout, id: &str) -> Result<()> {
     let dir = layout.mon_dir(id);

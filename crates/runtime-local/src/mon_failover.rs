@@ -17,6 +17,7 @@ use rookery_ceph::commands::{MonGetmap, MonRm, QuorumStatus};
 use rookery_core::mons::ChangeReason;
 use rookery_core::{ChangeStep, MonChange};
 
+use crate::ceph_ops::Admin;
 use crate::config;
 use crate::daemons::{self, Kind};
 use crate::error::{CephContext, Error, IoContext, Result};
@@ -30,8 +31,13 @@ use crate::reconcile::Context;
 /// (and is tried again at the next turn).
 const JOIN_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Records `change` as started and carries it out.
-pub async fn start(ctx: &Context, state: &mut MonState, change: MonChange) -> Result<()> {
+/// Records `change` as started and carries it out through `admin`.
+pub async fn start(
+    ctx: &Context,
+    admin: &Admin,
+    state: &mut MonState,
+    change: MonChange,
+) -> Result<()> {
     if let Some(add) = &change.add {
         let index = rookery_core::naming::letter_index(add);
         state.highest_id = state.highest_id.max(index);
@@ -40,7 +46,13 @@ pub async fn start(ctx: &Context, state: &mut MonState, change: MonChange) -> Re
         (Some(add), Some(old)) => format!("replacing mon.{old} by mon.{add}"),
         (Some(add), None) => format!("adding mon.{add}"),
         (None, Some(old)) => format!("removing mon.{old}"),
-        (None, None) => "nothing".to_string(),
+        (None, None) => "nothing to change".to_string(),
+    };
+    let why = match change.reason {
+        ChangeReason::OutOfQuorum { secs } => format!("out of quorum for {secs}s"),
+        ChangeReason::ScaleUp { count } | ChangeReason::ScaleDown { count } => {
+            format!("spec.mon.count is {count}")
+        }
     };
     state.change = Some(change.clone());
     state.save(&ctx.layout)?;
@@ -52,15 +64,15 @@ pub async fn start(ctx: &Context, state: &mut MonState, change: MonChange) -> Re
             .as_ref()
             .map(|r| format!("mon.{r}"))
             .as_deref(),
-        format!("{}: {what}", change.describe()),
+        format!("{what} ({why})"),
     );
-    resume(ctx, state).await
+    resume(ctx, admin, state).await
 }
 
 /// Carries the recorded change on from its recorded step to the end.
-pub async fn resume(ctx: &Context, state: &mut MonState) -> Result<()> {
+pub async fn resume(ctx: &Context, admin: &Admin, state: &mut MonState) -> Result<()> {
     while let Some(change) = state.change.clone() {
-        run_step(ctx, state, &change).await?;
+        run_step(ctx, admin, state, &change).await?;
         match change.next_step() {
             Some(next) => {
                 state.change = Some(MonChange {
@@ -90,12 +102,17 @@ pub async fn resume(ctx: &Context, state: &mut MonState) -> Result<()> {
     Ok(())
 }
 
-async fn run_step(ctx: &Context, state: &mut MonState, change: &MonChange) -> Result<()> {
+async fn run_step(
+    ctx: &Context,
+    admin: &Admin,
+    state: &mut MonState,
+    change: &MonChange,
+) -> Result<()> {
     tracing::info!(step = ?change.step, add = ?change.add, remove = ?change.remove, "mon change step");
     match (change.step, &change.add, &change.remove) {
-        (ChangeStep::Create, Some(add), _) => create(ctx, state, add).await,
-        (ChangeStep::Join, Some(add), _) => join(ctx, add).await,
-        (ChangeStep::Remove, _, Some(old)) => remove(ctx, old).await,
+        (ChangeStep::Create, Some(add), _) => create(ctx, admin, state, add).await,
+        (ChangeStep::Join, Some(add), _) => join(ctx, admin, add).await,
+        (ChangeStep::Remove, _, Some(old)) => remove(ctx, admin, old).await,
         (ChangeStep::Cleanup, _, old) => cleanup(ctx, state, old.as_deref()).await,
         // A step this change has no part in (never planned so): nothing to do.
         _ => Ok(()),
@@ -104,21 +121,16 @@ async fn run_step(ctx: &Context, state: &mut MonState, change: &MonChange) -> Re
 
 /// Places the new mon (free ports), writes ceph.conf with it, and makes its
 /// store from the current monmap.
-async fn create(ctx: &Context, state: &mut MonState, add: &str) -> Result<()> {
+async fn create(ctx: &Context, admin: &Admin, state: &mut MonState, add: &str) -> Result<()> {
     if state.entry(add).is_none() {
         let entry = state.place_new(&ctx.desired, add)?;
         state.mons.push(entry);
         state.save(&ctx.layout)?;
     }
     write_conf(ctx, state)?;
-    let map = ctx
-        .admin
-        .rados()
-        .mon_command(&MonGetmap)
-        .await
-        .ceph(format!(
-            "mon.{add}: cannot get the monmap it is to be made from"
-        ))?;
+    let map = admin.rados().mon_command(&MonGetmap).await.ceph(format!(
+        "mon.{add}: cannot get the monmap it is to be made from"
+    ))?;
     let path = ctx.layout.run_dir().join(format!("mon.{add}.monmap"));
     write_atomic(&path, &map, 0o600).ctx("cannot write", &path)?;
     mon::create(&ctx.layout, add, Some(&path)).await?;
@@ -128,20 +140,20 @@ async fn create(ctx: &Context, state: &mut MonState, add: &str) -> Result<()> {
 
 /// Starts the new mon (again, after a restart: starting a supervised one is
 /// a no-op) and waits until it is in quorum.
-async fn join(ctx: &Context, add: &str) -> Result<()> {
+async fn join(ctx: &Context, admin: &Admin, add: &str) -> Result<()> {
     ctx.sup.start(daemons::spec(&ctx.layout, Kind::Mon, add));
     let started = Instant::now();
     loop {
-        let q = ctx
-            .admin
-            .rados()
-            .mon_command(&QuorumStatus)
-            .await
-            .ceph("quorum_status");
+        let q = tokio::time::timeout(
+            Duration::from_secs(5),
+            admin.rados().mon_command(&QuorumStatus),
+        )
+        .await;
         let last = match q {
-            Ok(q) if q.quorum_names.iter().any(|n| n == add) => return Ok(()),
-            Ok(q) => format!("quorum is {}", q.quorum_names.join(",")),
-            Err(e) => e.to_string(),
+            Ok(Ok(q)) if q.quorum_names.iter().any(|n| n == add) => return Ok(()),
+            Ok(Ok(q)) => format!("quorum is {}", q.quorum_names.join(",")),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "no answer to quorum_status within 5s".to_string(),
         };
         if started.elapsed() > JOIN_TIMEOUT {
             return Err(Error::Timeout {
@@ -154,9 +166,13 @@ async fn join(ctx: &Context, add: &str) -> Result<()> {
     }
 }
 
-/// Removes `old` from the monmap, if it is still there.
-async fn remove(ctx: &Context, old: &str) -> Result<()> {
-    let rados = ctx.admin.rados();
+/// Stops `old` and removes it from the monmap, if it is still there. It is
+/// stopped first: a mon that is still running, not in the monmap and has an
+/// address asks the quorum to be added back.
+async fn remove(ctx: &Context, admin: &Admin, old: &str) -> Result<()> {
+    mon::retire(&ctx.layout, old)?;
+    stop_for_good(ctx, old).await;
+    let rados = admin.rados();
     let q = rados
         .mon_command(&QuorumStatus)
         .await
@@ -172,21 +188,31 @@ async fn remove(ctx: &Context, old: &str) -> Result<()> {
         .ceph(format!("cannot remove mon.{old} from the monmap"))
 }
 
-/// Stops the old mon and deletes its store; writes ceph.conf without it.
+/// Stops mon `old` at once: its store is about to be deleted, so there is
+/// nothing to shut down cleanly, and a frozen (SIGSTOPped) or cut-off mon
+/// would hold SIGTERM for the supervisor's whole grace period.
+async fn stop_for_good(ctx: &Context, old: &str) {
+    let name = format!("mon.{old}");
+    let pid = ctx
+        .sup
+        .status()
+        .iter()
+        .find(|d| d.name == name)
+        .and_then(|d| d.pid);
+    let kill = async {
+        if let Some(pid) = pid {
+            // After the supervisor has marked it stopping, so the exit is
+            // taken as the stop, not as a crash to restart.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            procs::signal(pid, Signal::SIGKILL);
+        }
+    };
+    tokio::join!(ctx.sup.stop(&name), kill);
+}
+
+/// Deletes the old mon's store; writes ceph.conf without it.
 async fn cleanup(ctx: &Context, state: &mut MonState, old: Option<&str>) -> Result<()> {
     if let Some(old) = old {
-        let name = format!("mon.{old}");
-        // A frozen (SIGSTOPped) mon would only see SIGTERM once thawed.
-        if let Some(pid) = ctx
-            .sup
-            .status()
-            .iter()
-            .find(|d| d.name == name)
-            .and_then(|d| d.pid)
-        {
-            procs::signal(pid, Signal::SIGCONT);
-        }
-        ctx.sup.stop(&name).await;
         mon::delete(&ctx.layout, old)?;
         state.mons.retain(|m| m.id != old);
         state.save(&ctx.layout)?;

@@ -7,14 +7,16 @@ use std::time::Duration;
 use rookery_ceph::commands::QuorumStatus;
 use rookery_core::{decide, MonDecision, MonObservation};
 
+use crate::ceph_ops::Admin;
 use crate::error::{CephContext, Result};
 use crate::events::now_secs;
 use crate::mon_failover;
 use crate::mon_state::MonState;
 use crate::reconcile::{Context, Part, Step};
 
-/// A quorum read that takes longer than this means there is none.
-const QUORUM_READ_TIMEOUT: Duration = Duration::from_secs(15);
+/// A quorum read that takes longer than this means the connection's mon is
+/// hung or there is no quorum: the watcher reconnects (to another mon).
+const QUORUM_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The [`Part`] that keeps the mons in quorum.
 #[derive(Debug)]
@@ -25,6 +27,10 @@ pub struct MonWatch {
     next: Duration,
     /// What was last said about a situation that lasts, so it is said once.
     last_said: Option<String>,
+    /// The watcher's own connection: librados waits long on a mon that is
+    /// frozen rather than gone, so a stuck read drops it and a new one is
+    /// made (which hunts for a mon that answers).
+    admin: Option<Admin>,
 }
 
 impl MonWatch {
@@ -33,6 +39,7 @@ impl MonWatch {
             interval,
             next: interval,
             last_said: None,
+            admin: None,
         }
     }
 
@@ -49,22 +56,28 @@ impl MonWatch {
         let Some(mut state) = MonState::load(&ctx.layout)? else {
             return Ok(());
         };
+        let admin = match self.admin.take() {
+            Some(a) => a,
+            None => Admin::connect(&ctx.layout, QUORUM_READ_TIMEOUT * 2).await?,
+        };
         let read = tokio::time::timeout(
             QUORUM_READ_TIMEOUT,
-            ctx.admin.rados().mon_command(&QuorumStatus),
+            admin.rados().mon_command(&QuorumStatus),
         )
         .await;
         let q = match read {
             Ok(r) => r.ceph("quorum_status")?,
             Err(_) => {
                 self.say(format!(
-                    "no mon quorum answered within {}s: the mons cannot be changed without \
-                     a quorum; waiting",
+                    "no mon answered quorum_status within {}s (a hung mon, or no quorum); \
+                     reconnecting, nothing is changed meanwhile",
                     QUORUM_READ_TIMEOUT.as_secs()
                 ));
+                self.next = Duration::from_secs(1).min(self.interval);
                 return Ok(());
             }
         };
+        self.admin = Some(admin.clone());
         let monmap: Vec<String> = q.monmap.mons.iter().map(|m| m.name.clone()).collect();
         let now = now_secs();
         let before = state.out_since.clone();
@@ -119,11 +132,11 @@ impl MonWatch {
             }
             MonDecision::Start(change) => {
                 self.last_said = None;
-                mon_failover::start(ctx, &mut state, change).await?;
+                mon_failover::start(ctx, &admin, &mut state, change).await?;
             }
             MonDecision::Continue(_) => {
                 self.last_said = None;
-                mon_failover::resume(ctx, &mut state).await?;
+                mon_failover::resume(ctx, &admin, &mut state).await?;
             }
         }
         Ok(())
