@@ -276,3 +276,4 @@ pub fn unique(prefix: &str) -> String {
 
 pub mod csi;
 pub mod mds;
+pub mod mons;

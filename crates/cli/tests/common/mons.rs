@@ -1,0 +1,176 @@
+//! Mon faults for tests: a private cluster of three mons, each on its own
+//! loopback address (`spec.network.firstMonAddress`), and two ways to take
+//! one out, both undone on drop even when the test fails:
+//!
+//! - [`Partition`]: a `prohibit` route on the mon's address in the local
+//!   table. Connects to it fail at once (EACCES) and binds on it fail
+//!   (EADDRNOTAVAIL); the mons run with `ms_bind_before_connect`, so the
+//!   cut-off mon's own connections fail too: it is alone, as on a
+//!   partitioned host, while its process runs on. Needs root.
+//! - [`Frozen`]: SIGSTOP on the mon's process (a hung daemon).
+//!
+//! Each test takes its own random 127.x.y.0/24 range ([`random_mon_range`]),
+//! so its routes never touch another test's addresses.
+
+use std::net::Ipv4Addr;
+use std::process::Command;
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use rookery_ceph::commands::QuorumStatus;
+use rookery_ceph::Rados;
+
+use super::{rookery, text, tmp_root, TestCluster};
+
+/// A `127.x.y.1` no other test run uses (x in 100..=250, y random): the
+/// first mon's address; mon `i` gets `.1 + i`.
+pub fn random_mon_range() -> Ipv4Addr {
+    let r = uuid::Uuid::new_v4().as_u128();
+    Ipv4Addr::new(127, 100 + (r % 151) as u8, ((r >> 8) % 256) as u8, 1)
+}
+
+/// The address of mon `index` (a = 0) when the first mon has `first`.
+pub fn mon_addr(first: Ipv4Addr, index: u32) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(first) + index)
+}
+
+/// Brings up a private cluster with three mons on their own addresses from
+/// `first`, one OSD, and mon failover after `timeout_secs` (the mons looked
+/// at every 2 s). Stopped and purged on drop.
+pub fn three_mon_cluster(name: &str, first: Ipv4Addr, timeout_secs: u32) -> TestCluster {
+    let mut m = rookery_api::load_manifest(&super::spec_yaml(name, 1, 1, false))
+        .expect("throwaway spec");
+    let spec = &mut m.cluster.spec;
+    spec.mon.count = 3;
+    spec.network.first_mon_address = Some(first.to_string());
+    let mon = &mut spec.health_check.daemon_health.mon;
+    mon.interval = Some("2s".into());
+    mon.timeout = Some(format!("{timeout_secs}s"));
+    let yaml = m.to_yaml().expect("spec to yaml");
+
+    let dir = tmp_root().join(format!("rookery-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create test dir");
+    let spec_path = dir.with_extension("yaml");
+    std::fs::write(&spec_path, yaml).expect("write spec");
+    let c = TestCluster {
+        dir,
+        private: true,
+        _turn: None,
+    };
+    let o = rookery(&[
+        "up",
+        "-f",
+        spec_path.to_str().expect("utf-8"),
+        "--dir",
+        c.dir_str(),
+    ]);
+    assert!(
+        o.status.success(),
+        "3-mon cluster {name} did not come up: {}",
+        text(&o)
+    );
+    c
+}
+
+/// A loopback address cut off from everything until dropped (or healed).
+#[derive(Debug)]
+pub struct Partition {
+    addr: Ipv4Addr,
+    active: bool,
+}
+
+impl Partition {
+    /// Cuts `addr` off. Panics (with `ip`'s output) if the route cannot be
+    /// added: the test cannot go on without its fault.
+    pub fn cut(addr: Ipv4Addr) -> Self {
+        // A route left by an earlier, killed run on the same address.
+        let _ = route("del", addr);
+        let o = route("add", addr);
+        assert!(o.status.success(), "cannot cut {addr} off: {}", text(&o));
+        Self { addr, active: true }
+    }
+
+    /// Restores the address (also done on drop).
+    pub fn heal(&mut self) {
+        if self.active {
+            let o = route("del", self.addr);
+            if !o.status.success() {
+                eprintln!("cannot heal {}: {}", self.addr, text(&o));
+            }
+            self.active = false;
+        }
+    }
+}
+
+impl Drop for Partition {
+    fn drop(&mut self) {
+        self.heal();
+    }
+}
+
+fn route(op: &str, addr: Ipv4Addr) -> std::process::Output {
+    Command::new("ip")
+        .args(["route", op, "prohibit", &format!("{addr}/32"), "table", "local"])
+        .output()
+        .expect("cannot run ip")
+}
+
+/// A process stopped with SIGSTOP until dropped (or thawed).
+#[derive(Debug)]
+pub struct Frozen {
+    pid: u32,
+    active: bool,
+}
+
+impl Frozen {
+    pub fn freeze(pid: u32) -> Self {
+        kill(Pid::from_raw(pid as i32), Signal::SIGSTOP).expect("SIGSTOP");
+        Self { pid, active: true }
+    }
+
+    pub fn thaw(&mut self) {
+        if self.active {
+            let _ = kill(Pid::from_raw(self.pid as i32), Signal::SIGCONT);
+            self.active = false;
+        }
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        self.thaw();
+    }
+}
+
+/// (monmap names, quorum names), read through librados; None while no
+/// quorum answers within 5 s.
+pub async fn quorum(rados: &Rados) -> Option<(Vec<String>, Vec<String>)> {
+    let q = tokio::time::timeout(Duration::from_secs(5), rados.mon_command(&QuorumStatus))
+        .await
+        .ok()?
+        .ok()?;
+    let monmap = q.monmap.mons.iter().map(|m| m.name.clone()).collect();
+    Some((monmap, q.quorum_names))
+}
+
+/// The events of `kind` in a `rookery status --output json` report.
+pub fn events_of<'a>(status: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    status["events"]
+        .as_array()
+        .map(|all| all.iter().filter(|e| e["kind"] == kind).collect())
+        .unwrap_or_default()
+}
+
+/// The quorum names in a status report (empty when Ceph did not answer).
+pub fn quorum_in(status: &serde_json::Value) -> Vec<String> {
+    status["ceph"]["quorum"]
+        .as_array()
+        .map(|q| {
+            q.iter()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,151 @@
+//! Mon failover on private clusters of three mons, each on its own loopback
+//! address, with a 10 s timeout: a cut-off mon is replaced by the next id;
+//! with two of three out nothing is replaced; a supervisor killed mid-way
+//! finishes the failover after `up`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::mons::{
+    events_of, mon_addr, quorum, quorum_in, random_mon_range, three_mon_cluster, Partition,
+};
+use common::{rookery, text};
+use rookery_ceph::{ConnectOptions, Rados};
+
+const TIMEOUT_SECS: u32 = 10;
+/// Generous: Ceph takes ~15 s to see a cut-off mon, then the timeout, then
+/// the new mon's sync, on a loaded machine.
+const FAILOVER_LIMIT: Duration = Duration::from_secs(240);
+
+/// Waits until three mons other than `gone` are in quorum and the status
+/// shows the failover event; returns that status.
+fn wait_replaced(c: &common::TestCluster, gone: &str) -> serde_json::Value {
+    c.wait_status(
+        &format!("mon.{gone} replaced, a quorum of three without it"),
+        FAILOVER_LIMIT,
+        |s| {
+            let q = quorum_in(s);
+            q.len() == 3 && !q.iter().any(|m| m == gone) && !events_of(s, "mon-failover").is_empty()
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_off_mon_is_replaced_by_the_next_id_and_clients_follow() {
+    let first = random_mon_range();
+    let c = three_mon_cluster("monfo", first, TIMEOUT_SECS);
+    let mut cut = Partition::cut(mon_addr(first, 1));
+    let cut_at = Instant::now();
+
+    let s = wait_replaced(&c, "b");
+    let took = cut_at.elapsed();
+    let q = quorum_in(&s);
+    assert!(q.contains(&"d".to_string()), "the next id is d: {q:?}");
+    let ev = events_of(&s, "mon-failover");
+    let msg = ev[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.starts_with("mon.b out of quorum for") && msg.ends_with("replaced by mon.d"),
+        "{msg}"
+    );
+    assert!(ev[0]["time"].as_u64().unwrap_or(0) > 0, "{ev:?}");
+    eprintln!("mon.b replaced {:.1}s after it was cut off", took.as_secs_f64());
+
+    // ceph.conf: mon.d in, mon.b and its address out.
+    let conf = std::fs::read_to_string(c.conf()).unwrap();
+    let b_addr = mon_addr(first, 1).to_string();
+    assert!(!conf.contains("[mon.b]") && !conf.contains(&b_addr), "{conf}");
+    assert!(conf.contains("[mon.d]"), "{conf}");
+    assert!(conf.contains(&mon_addr(first, 3).to_string()), "{conf}");
+    assert!(!c.dir.join("mon/b").exists(), "mon.b's store is deleted");
+
+    // A client starting now, with the new ceph.conf and b still cut off.
+    let rados = Rados::connect(ConnectOptions {
+        conf: c.conf(),
+        user: "admin".into(),
+        keyring: Some(c.keyring()),
+        timeout: Duration::from_secs(30),
+    })
+    .await
+    .expect("a new client connects with the rewritten ceph.conf");
+    let (monmap, quorum_now) = quorum(&rados).await.expect("quorum answers");
+    assert_eq!(monmap, ["a", "c", "d"], "mon.b left the monmap");
+    assert_eq!(quorum_now.len(), 3, "{quorum_now:?}");
+    let io = rados.ioctx("rbd", None).await.expect("open rbd pool");
+    io.write_full("monfo-probe", b"still here")
+        .await
+        .expect("a write through the new monmap");
+
+    // Healing the old address changes nothing: mon.b is gone for good.
+    cut.heal();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (monmap, _) = quorum(&rados).await.expect("quorum answers");
+    assert_eq!(monmap, ["a", "c", "d"]);
+    let text_status = rookery(&["status", "--dir", c.dir_str()]);
+    let out = String::from_utf8_lossy(&text_status.stdout);
+    assert!(out.contains("replaced by mon.d"), "{}", text(&text_status));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_of_three_mons_out_nothing_is_replaced_and_quorum_returns() {
+    let first = random_mon_range();
+    let c = three_mon_cluster("monnq", first, TIMEOUT_SECS);
+    let cut_a = Partition::cut(mon_addr(first, 0));
+    let cut_b = Partition::cut(mon_addr(first, 1));
+    // Three timeouts and more: a failover would have started by now.
+    tokio::time::sleep(Duration::from_secs(u64::from(TIMEOUT_SECS) * 3 + 15)).await;
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(c.dir.join("mon/state.json")).unwrap()).unwrap();
+    let ids: Vec<&str> = state["mons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["a", "b", "c"], "{state:#}");
+    assert!(state.get("change").is_none(), "no change started: {state:#}");
+    let events = std::fs::read_to_string(c.dir.join("events.jsonl")).unwrap();
+    assert!(!events.contains("\"mon-"), "{events}");
+
+    drop(cut_a);
+    drop(cut_b);
+    let s = c.wait_status(
+        "all three mons back in quorum",
+        Duration::from_secs(180),
+        |s| quorum_in(s) == ["a", "b", "c"],
+    );
+    assert!(events_of(&s, "mon-failover").is_empty(), "{s:#}");
+    assert!(
+        !std::fs::read_to_string(c.dir.join("events.jsonl"))
+            .unwrap()
+            .contains("\"mon-"),
+        "nothing replaced after the quorum came back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_killed_mid_failover_finishes_it_after_up() {
+    let first = random_mon_range();
+    let c = three_mon_cluster("monkill", first, TIMEOUT_SECS);
+    let _cut = Partition::cut(mon_addr(first, 2));
+    c.wait_status("the failover of mon.c to start", FAILOVER_LIMIT, |s| {
+        !events_of(s, "mon-change-started").is_empty()
+    });
+    let pid = c.supervisor_pid().expect("supervisor pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the supervisor");
+    let state = std::fs::read_to_string(c.dir.join("mon/state.json")).unwrap();
+    eprintln!("mon state when the supervisor was killed: {state}");
+    assert!(state.contains("\"change\""), "killed mid-way: {state}");
+
+    let o = rookery(&["up", "--dir", c.dir_str()]);
+    assert!(o.status.success(), "up after the kill: {}", text(&o));
+    let s = wait_replaced(&c, "c");
+    assert!(quorum_in(&s).contains(&"d".to_string()), "{s:#}");
+    let state = std::fs::read_to_string(c.dir.join("mon/state.json")).unwrap();
+    assert!(!state.contains("\"change\""), "finished: {state}");
+    assert!(!c.dir.join("mon/c").exists());
+}
