@@ -49,12 +49,18 @@ async fn a_cut_off_mon_is_replaced_by_the_next_id_and_clients_follow() {
         "{msg}"
     );
     assert!(ev[0]["time"].as_u64().unwrap_or(0) > 0, "{ev:?}");
-    eprintln!("mon.b replaced {:.1}s after it was cut off", took.as_secs_f64());
+    eprintln!(
+        "mon.b replaced {:.1}s after it was cut off",
+        took.as_secs_f64()
+    );
 
     // ceph.conf: mon.d in, mon.b and its address out.
     let conf = std::fs::read_to_string(c.conf()).unwrap();
     let b_addr = mon_addr(first, 1).to_string();
-    assert!(!conf.contains("[mon.b]") && !conf.contains(&b_addr), "{conf}");
+    assert!(
+        !conf.contains("[mon.b]") && !conf.contains(&b_addr),
+        "{conf}"
+    );
     assert!(conf.contains("[mon.d]"), "{conf}");
     assert!(conf.contains(&mon_addr(first, 3).to_string()), "{conf}");
     assert!(!c.dir.join("mon/b").exists(), "mon.b's store is deleted");
@@ -103,7 +109,10 @@ async fn with_two_of_three_mons_out_nothing_is_replaced_and_quorum_returns() {
         .filter_map(|m| m["id"].as_str())
         .collect();
     assert_eq!(ids, ["a", "b", "c"], "{state:#}");
-    assert!(state.get("change").is_none(), "no change started: {state:#}");
+    assert!(
+        state.get("change").is_none(),
+        "no change started: {state:#}"
+    );
     let events = std::fs::read_to_string(c.dir.join("events.jsonl")).unwrap();
     assert!(!events.contains("\"mon-"), "{events}");
 

@@ -24,6 +24,7 @@ pub mod mds;
 pub mod mgr;
 pub mod mon;
 pub mod mon_failover;
+pub mod mon_fault;
 pub mod mon_state;
 pub mod mon_watch;
 pub mod osd;

@@ -102,6 +102,28 @@ fn throwaway_manifest(t: &Throwaway) -> Result<Manifest> {
     Ok(m)
 }
 
+/// A throwaway spec (`yaml`, e.g. from [`Throwaway::yaml`]) turned into one
+/// for mon failover tests and benchmarks: three mons, each on its own
+/// loopback address from `first`, looked at every `interval` and replaced
+/// after `timeout` (Go durations: `2s`, `10s`).
+pub fn with_three_mons(
+    yaml: &str,
+    first: std::net::Ipv4Addr,
+    interval: &str,
+    timeout: &str,
+) -> Result<String> {
+    let mut m = parse(yaml)?;
+    let spec = &mut m.cluster.spec;
+    spec.mon.count = 3;
+    spec.network.first_mon_address = Some(first.to_string());
+    let mon = &mut spec.health_check.daemon_health.mon;
+    mon.interval = Some(interval.to_string());
+    mon.timeout = Some(timeout.to_string());
+    validate(&m)?;
+    m.to_yaml()
+        .map_err(|e| Error::Spec(format!("cannot write the spec: {e}")))
+}
+
 /// Parses and validates a spec; returns its warnings, or every error at once.
 pub fn check(yaml: &str) -> Result<Vec<String>> {
     let manifest = parse(yaml)?;

@@ -31,6 +31,9 @@ pub enum BenchCommand {
     /// CephFS CreateVolume against raw subvolume create; fio through a volume
     /// against the filesystem root.
     Cephfs(super::bench_cephfs::CephFsBenchArgs),
+    /// Mon failover: from a cut-off mon to a new quorum of three, against the
+    /// timeout + 30 s target.
+    Mons(super::bench_mons::MonsBenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -68,6 +71,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Csi(a) => super::bench_csi::run(a),
         BenchCommand::Node(a) => super::bench_node::run(a),
         BenchCommand::Cephfs(a) => super::bench_cephfs::run(a),
+        BenchCommand::Mons(a) => super::bench_mons::run(a),
     }
 }
 
@@ -186,15 +190,22 @@ pub(crate) fn on_throwaway_cluster<T>(
     spec: rookery_runtime_local::spec::Throwaway,
     body: impl FnOnce(&Path) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
+    on_cluster_from_yaml(work_dir, &spec.yaml()?, body)
+}
+
+/// As [`on_throwaway_cluster`], for a spec given as YAML.
+pub(crate) fn on_cluster_from_yaml<T>(
+    work_dir: &Path,
+    yaml: &str,
+    body: impl FnOnce(&Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     if work_dir.exists() {
         std::fs::remove_dir_all(work_dir)
             .with_context(|| format!("cannot clear {}", work_dir.display()))?;
     }
     std::fs::create_dir_all(work_dir)?;
     let dir = work_dir.join("cluster");
-    let yaml = spec.yaml()?;
-    let result =
-        up_throwaway(&work_dir.join("cluster.yaml"), &dir, &yaml).and_then(|()| body(&dir));
+    let result = up_throwaway(&work_dir.join("cluster.yaml"), &dir, yaml).and_then(|()| body(&dir));
     let _ = Command::new(std::env::current_exe()?)
         .args(["down", "--purge", "--yes-really-destroy-data", "--dir"])
         .arg(&dir)

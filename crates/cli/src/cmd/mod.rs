@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod bench_cephfs;
 pub mod bench_csi;
+pub mod bench_mons;
 pub mod bench_node;
 pub mod bench_timing;
 pub mod csi;

@@ -3,23 +3,24 @@
 //! one out, both undone on drop even when the test fails:
 //!
 //! - [`Partition`]: a `prohibit` route on the mon's address in the local
-//!   table. Connects to it fail at once (EACCES) and binds on it fail
-//!   (EADDRNOTAVAIL); the mons run with `ms_bind_before_connect`, so the
-//!   cut-off mon's own connections fail too: it is alone, as on a
-//!   partitioned host, while its process runs on. Needs root.
+//!   table (`rookery_runtime_local::mon_fault`). Connects to it fail at once
+//!   (EACCES) and binds on it fail (EADDRNOTAVAIL); the mons run with
+//!   `ms_bind_before_connect`, so the cut-off mon's own connections fail
+//!   too: it is alone, as on a partitioned host, while its process runs on.
+//!   Needs root.
 //! - [`Frozen`]: SIGSTOP on the mon's process (a hung daemon).
 //!
 //! Each test takes its own random 127.x.y.0/24 range ([`random_mon_range`]),
 //! so its routes never touch another test's addresses.
 
 use std::net::Ipv4Addr;
-use std::process::Command;
 use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use rookery_ceph::commands::QuorumStatus;
 use rookery_ceph::Rados;
+use rookery_runtime_local::mon_fault::LoopbackCut;
 
 use super::{rookery, text, tmp_root, TestCluster};
 
@@ -39,15 +40,13 @@ pub fn mon_addr(first: Ipv4Addr, index: u32) -> Ipv4Addr {
 /// `first`, one OSD, and mon failover after `timeout_secs` (the mons looked
 /// at every 2 s). Stopped and purged on drop.
 pub fn three_mon_cluster(name: &str, first: Ipv4Addr, timeout_secs: u32) -> TestCluster {
-    let mut m = rookery_api::load_manifest(&super::spec_yaml(name, 1, 1, false))
-        .expect("throwaway spec");
-    let spec = &mut m.cluster.spec;
-    spec.mon.count = 3;
-    spec.network.first_mon_address = Some(first.to_string());
-    let mon = &mut spec.health_check.daemon_health.mon;
-    mon.interval = Some("2s".into());
-    mon.timeout = Some(format!("{timeout_secs}s"));
-    let yaml = m.to_yaml().expect("spec to yaml");
+    let yaml = rookery_runtime_local::spec::with_three_mons(
+        &super::spec_yaml(name, 1, 1, false),
+        first,
+        "2s",
+        &format!("{timeout_secs}s"),
+    )
+    .expect("a 3-mon spec");
 
     let dir = tmp_root().join(format!("rookery-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -74,47 +73,22 @@ pub fn three_mon_cluster(name: &str, first: Ipv4Addr, timeout_secs: u32) -> Test
     c
 }
 
-/// A loopback address cut off from everything until dropped (or healed).
+/// A mon's address cut off from everything until dropped (or healed):
+/// see `rookery_runtime_local::mon_fault`.
 #[derive(Debug)]
-pub struct Partition {
-    addr: Ipv4Addr,
-    active: bool,
-}
+pub struct Partition(LoopbackCut);
 
 impl Partition {
-    /// Cuts `addr` off. Panics (with `ip`'s output) if the route cannot be
-    /// added: the test cannot go on without its fault.
+    /// Cuts `addr` off. Panics if it cannot: the test cannot go on without
+    /// its fault.
     pub fn cut(addr: Ipv4Addr) -> Self {
-        // A route left by an earlier, killed run on the same address.
-        let _ = route("del", addr);
-        let o = route("add", addr);
-        assert!(o.status.success(), "cannot cut {addr} off: {}", text(&o));
-        Self { addr, active: true }
+        Self(LoopbackCut::cut(addr).unwrap_or_else(|e| panic!("{e}")))
     }
 
     /// Restores the address (also done on drop).
     pub fn heal(&mut self) {
-        if self.active {
-            let o = route("del", self.addr);
-            if !o.status.success() {
-                eprintln!("cannot heal {}: {}", self.addr, text(&o));
-            }
-            self.active = false;
-        }
+        self.0.heal().unwrap_or_else(|e| panic!("{e}"));
     }
-}
-
-impl Drop for Partition {
-    fn drop(&mut self) {
-        self.heal();
-    }
-}
-
-fn route(op: &str, addr: Ipv4Addr) -> std::process::Output {
-    Command::new("ip")
-        .args(["route", op, "prohibit", &format!("{addr}/32"), "table", "local"])
-        .output()
-        .expect("cannot run ip")
 }
 
 /// A process stopped with SIGSTOP until dropped (or thawed).
