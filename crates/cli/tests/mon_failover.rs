@@ -158,3 +158,39 @@ async fn a_supervisor_killed_mid_failover_finishes_it_after_up() {
     assert!(!state.contains("\"change\""), "finished: {state}");
     assert!(!c.dir.join("mon/c").exists());
 }
+
+/// `up -f` with another mon.count on an existing cluster: once up, the mons
+/// are added (1 -> 3) or removed (3 -> 1) one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mon_count_changes_are_carried_out_one_mon_at_a_time() {
+    let first = random_mon_range();
+    let c = common::mons::mon_cluster("monscale", first, TIMEOUT_SECS, 1);
+    let spec = c.dir.with_extension("yaml");
+    let up_with = |count: u32| {
+        let o = rookery(&["down", "--dir", c.dir_str()]);
+        assert!(o.status.success(), "{}", text(&o));
+        let yaml = common::mons::mon_spec("monscale", first, TIMEOUT_SECS, count);
+        std::fs::write(&spec, yaml).unwrap();
+        let o = rookery(&["up", "-f", spec.to_str().unwrap(), "--dir", c.dir_str()]);
+        assert!(o.status.success(), "{}", text(&o));
+    };
+
+    up_with(3);
+    let s = c.wait_status("mons b and c added", FAILOVER_LIMIT, |s| {
+        quorum_in(s) == ["a", "b", "c"] && events_of(s, "mon-added").len() == 2
+    });
+    assert!(events_of(&s, "mon-failover").is_empty(), "{s:#}");
+    let conf = std::fs::read_to_string(c.conf()).unwrap();
+    assert!(conf.contains("[mon.c]"), "{conf}");
+
+    up_with(1);
+    c.wait_status("mons removed down to one", FAILOVER_LIMIT, |s| {
+        quorum_in(s) == ["a"] && events_of(s, "mon-removed").len() == 2
+    });
+    let conf = std::fs::read_to_string(c.conf()).unwrap();
+    assert!(
+        !conf.contains("[mon.b]") && !conf.contains("[mon.c]"),
+        "{conf}"
+    );
+    assert!(!c.dir.join("mon/b").exists() && !c.dir.join("mon/c").exists());
+}

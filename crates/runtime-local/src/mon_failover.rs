@@ -166,26 +166,32 @@ async fn join(ctx: &Context, admin: &Admin, add: &str) -> Result<()> {
     }
 }
 
-/// Stops `old` and removes it from the monmap, if it is still there. It is
-/// stopped first: a mon that is still running, not in the monmap and has an
-/// address asks the quorum to be added back.
+/// Removes `old` from the monmap (if it is still there) and stops it. A
+/// mon out of quorum is stopped first: still running, out of the monmap and
+/// with an address, it would ask the quorum to add it back. A mon in quorum
+/// (scale-down) is removed first: stopping it first could cost the quorum
+/// the `mon rm` needs (two mons, one stopped).
 async fn remove(ctx: &Context, admin: &Admin, old: &str) -> Result<()> {
     mon::retire(&ctx.layout, old)?;
-    stop_for_good(ctx, old).await;
     let rados = admin.rados();
     let q = rados
         .mon_command(&QuorumStatus)
         .await
         .ceph("quorum_status")?;
-    if !q.monmap.mons.iter().any(|m| m.name == old) {
-        return Ok(());
+    let in_quorum = q.quorum_names.iter().any(|n| n == old);
+    if !in_quorum {
+        stop_for_good(ctx, old).await;
     }
-    rados
-        .mon_command(&MonRm {
-            name: old.to_string(),
-        })
-        .await
-        .ceph(format!("cannot remove mon.{old} from the monmap"))
+    if q.monmap.mons.iter().any(|m| m.name == old) {
+        rados
+            .mon_command(&MonRm {
+                name: old.to_string(),
+            })
+            .await
+            .ceph(format!("cannot remove mon.{old} from the monmap"))?;
+    }
+    stop_for_good(ctx, old).await;
+    Ok(())
 }
 
 /// Stops mon `old` at once: its store is about to be deleted, so there is

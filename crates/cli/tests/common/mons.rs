@@ -40,13 +40,13 @@ pub fn mon_addr(first: Ipv4Addr, index: u32) -> Ipv4Addr {
 /// `first`, one OSD, and mon failover after `timeout_secs` (the mons looked
 /// at every 2 s). Stopped and purged on drop.
 pub fn three_mon_cluster(name: &str, first: Ipv4Addr, timeout_secs: u32) -> TestCluster {
-    let yaml = rookery_runtime_local::spec::with_three_mons(
-        &super::spec_yaml(name, 1, 1, false),
-        first,
-        "2s",
-        &format!("{timeout_secs}s"),
-    )
-    .expect("a 3-mon spec");
+    mon_cluster(name, first, timeout_secs, 3)
+}
+
+/// As [`three_mon_cluster`], with `count` mons. Its spec is at
+/// `dir.with_extension("yaml")`.
+pub fn mon_cluster(name: &str, first: Ipv4Addr, timeout_secs: u32, count: u32) -> TestCluster {
+    let yaml = mon_spec(name, first, timeout_secs, count);
 
     let dir = tmp_root().join(format!("rookery-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -67,10 +67,24 @@ pub fn three_mon_cluster(name: &str, first: Ipv4Addr, timeout_secs: u32) -> Test
     ]);
     assert!(
         o.status.success(),
-        "3-mon cluster {name} did not come up: {}",
+        "{count}-mon cluster {name} did not come up: {}",
         text(&o)
     );
     c
+}
+
+/// The spec of [`three_mon_cluster`], with `count` mons.
+pub fn mon_spec(name: &str, first: Ipv4Addr, timeout_secs: u32, count: u32) -> String {
+    let yaml = rookery_runtime_local::spec::with_three_mons(
+        &super::spec_yaml(name, 1, 1, false),
+        first,
+        "2s",
+        &format!("{timeout_secs}s"),
+    )
+    .expect("a 3-mon spec");
+    let mut m = rookery_api::load_manifest(&yaml).expect("spec");
+    m.cluster.spec.mon.count = count;
+    m.to_yaml().expect("spec to yaml")
 }
 
 /// A mon's address cut off from everything until dropped (or healed):
