@@ -417,3 +417,12 @@ fn first_mon_address_is_loopback_with_room_to_count_up() {
         assert_error(&m, "spec.network.firstMonAddress", why);
     }
 }
+
+#[test]
+fn mons_on_their_own_addresses_share_one_port_pair() {
+    // monV2 + 1 would be mon.b's port without per-mon addresses.
+    let m = cluster_with_spec(
+        "  mon: {count: 3}\n  network:\n    firstMonAddress: 127.0.10.1\n    ports: {monV2: 3300, csiMetrics: 3301}\n",
+    );
+    assert!(m.validate().is_ok(), "{:?}", m.validate());
+}

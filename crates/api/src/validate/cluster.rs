@@ -190,7 +190,12 @@ impl PortUse {
 
 fn check_ports(spec: &ClusterSpec, c: &mut Checker<'_>) {
     let ports = &spec.network.ports;
-    let mons = spec.mon.count.clamp(1, MAX_MONS);
+    // With an address per mon they all listen on the same two ports.
+    let mons = if spec.network.first_mon_address.is_some() {
+        1
+    } else {
+        spec.mon.count.clamp(1, MAX_MONS)
+    };
     let mut uses = vec![
         PortUse {
             path: "spec.network.ports.monV2",
