@@ -159,6 +159,15 @@ async fn a_supervisor_killed_mid_failover_finishes_it_after_up() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .expect("kill the supervisor");
+    // SIGKILL takes a moment: an `up` meanwhile would find it still running.
+    let killed = Instant::now();
+    while rookery_runtime_local::procs::alive(pid) {
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "supervisor {pid} survived SIGKILL"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     eprintln!("supervisor killed with the mon state at: {state:#}");
     assert_eq!(state["change"]["add"], "d");
     assert_eq!(state["change"]["remove"], "c");
