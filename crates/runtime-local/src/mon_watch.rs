@@ -21,8 +21,9 @@ const QUORUM_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// The [`Part`] that keeps the mons in quorum.
 #[derive(Debug)]
 pub struct MonWatch {
-    interval: Duration,
-    /// The next look: sooner than `interval` when a mon's timeout ends
+    /// spec.healthCheck.daemonHealth.mon.interval.
+    period: Duration,
+    /// The next look: sooner than `period` when a mon's timeout ends
     /// before it.
     next: Duration,
     /// What was last said about a situation that lasts, so it is said once.
@@ -36,7 +37,7 @@ pub struct MonWatch {
 impl MonWatch {
     pub fn new(interval: Duration) -> Self {
         Self {
-            interval,
+            period: interval,
             next: interval,
             last_said: None,
             admin: None,
@@ -52,7 +53,7 @@ impl MonWatch {
     }
 
     async fn look(&mut self, ctx: &Context) -> Result<()> {
-        self.next = self.interval;
+        self.next = self.period;
         let Some(mut state) = MonState::load(&ctx.layout)? else {
             return Ok(());
         };
@@ -73,7 +74,7 @@ impl MonWatch {
                      reconnecting, nothing is changed meanwhile",
                     QUORUM_READ_TIMEOUT.as_secs()
                 ));
-                self.next = Duration::from_secs(1).min(self.interval);
+                self.next = Duration::from_secs(1).min(self.period);
                 return Ok(());
             }
         };
@@ -120,7 +121,7 @@ impl MonWatch {
                 let left = timeout.saturating_sub(out_for);
                 // Look again right when the timeout ends, not up to an
                 // interval later.
-                self.next = self.interval.min(left + Duration::from_secs(1));
+                self.next = self.period.min(left + Duration::from_secs(1));
                 self.say(format!(
                     "mon.{mon} out of quorum for {}s; replaced after {}s",
                     out_for.as_secs(),
