@@ -31,17 +31,26 @@ impl MonEntry {
         format!("[v2:{}:{},v1:{}:{}]", self.ip, self.v2, self.ip, self.v1)
     }
 
+    /// " at 127.0.10.2" for a mon on its own address.
+    fn at(&self) -> String {
+        if self.ip == Ipv4Addr::LOCALHOST {
+            String::new()
+        } else {
+            format!(" at {}", self.ip)
+        }
+    }
+
     /// Its two ports, for the free-port check (the spec fields that set them).
     pub fn port_uses(&self) -> Vec<PortUse> {
         vec![
             PortUse {
                 port: self.v2,
-                what: format!("mon.{} msgr2 on {}", self.id, self.ip),
+                what: format!("mon.{} msgr2{}", self.id, self.at()),
                 field: "spec.network.ports.monV2",
             },
             PortUse {
                 port: self.v1,
-                what: format!("mon.{} msgr1 on {}", self.id, self.ip),
+                what: format!("mon.{} msgr1{}", self.id, self.at()),
                 field: "spec.network.ports.monV1",
             },
         ]
@@ -89,12 +98,16 @@ impl MonState {
 
     /// The stored state, or one made from the mons that exist (a cluster made
     /// before this file existed: their addresses are the ones its ceph.conf
-    /// had), or, for a new cluster, from `mon.count`. Saved when made.
+    /// had), or, for a new cluster, from `mon.count`. Saved when made. A
+    /// stored state without any mon made yet (a bring-up that failed early)
+    /// is made again, so a corrected spec (other ports) takes effect.
     pub fn ensure(layout: &Layout, desired: &DesiredCluster) -> Result<Self> {
-        if let Some(s) = Self::load(layout)? {
-            return Ok(s);
-        }
         let existing = crate::mon::existing(layout);
+        if !existing.is_empty() {
+            if let Some(s) = Self::load(layout)? {
+                return Ok(s);
+            }
+        }
         let ids: Vec<String> = if existing.is_empty() {
             (0..desired.mons).map(letter_id).collect()
         } else {
@@ -212,9 +225,15 @@ mod tests {
             ]
         );
         assert_eq!(s.highest_id, Some(2));
-        // The stored set wins over a changed count.
+        // Before any mon is made, the spec wins (a failed first bring-up).
         let mut one = desired(None);
         one.mons = 1;
+        assert_eq!(MonState::ensure(&layout, &one).unwrap().mons.len(), 1);
+        // Once a mon exists, the stored set wins over a changed count.
+        MonState::ensure(&layout, &desired(None)).unwrap();
+        let made = layout.mon_dir("a");
+        std::fs::create_dir_all(&made).unwrap();
+        std::fs::write(made.join("rookery-created"), b"").unwrap();
         assert_eq!(MonState::ensure(&layout, &one).unwrap(), s);
     }
 
