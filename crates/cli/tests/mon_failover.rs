@@ -119,10 +119,14 @@ async fn with_two_of_three_mons_out_nothing_is_replaced_and_quorum_returns() {
     drop(cut_a);
     drop(cut_b);
     let s = c.wait_status(
-        "all three mons back in quorum",
+        "all three mons back in quorum and MON_DOWN cleared",
         Duration::from_secs(180),
-        |s| quorum_in(s) == ["a", "b", "c"],
+        |s| {
+            let checks = s["ceph"]["checks"].as_array().cloned().unwrap_or_default();
+            quorum_in(s) == ["a", "b", "c"] && !checks.iter().any(|c| c["name"] == "MON_DOWN")
+        },
     );
+    assert!(s["mons"]["change"].is_null(), "{s:#}");
     assert!(events_of(&s, "mon-failover").is_empty(), "{s:#}");
     assert!(
         !std::fs::read_to_string(c.dir.join("events.jsonl"))
@@ -176,6 +180,7 @@ async fn a_supervisor_killed_mid_failover_finishes_it_after_up() {
     assert!(o.status.success(), "up after the kill: {}", text(&o));
     let s = wait_replaced(&c, "c");
     assert!(quorum_in(&s).contains(&"d".to_string()), "{s:#}");
+    assert!(s["mons"]["change"].is_null(), "{s:#}");
     let state = std::fs::read_to_string(c.dir.join("mon/state.json")).unwrap();
     assert!(!state.contains("\"change\""), "finished: {state}");
     assert!(!c.dir.join("mon/c").exists());

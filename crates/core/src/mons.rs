@@ -134,7 +134,25 @@ impl MonChange {
         }
     }
 
-    /// In words: "mon.b out of quorum for 10s: replaced by mon.d".
+    /// What it does, in words: "replacing mon.b by mon.d (out of quorum for
+    /// 10s)", for a change under way.
+    pub fn describe_action(&self) -> String {
+        let what = match (&self.add, &self.remove) {
+            (Some(add), Some(old)) => format!("replacing mon.{old} by mon.{add}"),
+            (Some(add), None) => format!("adding mon.{add}"),
+            (None, Some(old)) => format!("removing mon.{old}"),
+            (None, None) => "nothing to change".to_string(),
+        };
+        let why = match self.reason {
+            ChangeReason::OutOfQuorum { secs } => format!("out of quorum for {secs}s"),
+            ChangeReason::ScaleUp { count } | ChangeReason::ScaleDown { count } => {
+                format!("spec.mon.count is {count}")
+            }
+        };
+        format!("{what} ({why})")
+    }
+
+    /// In words, once done: "mon.b out of quorum for 10s: replaced by mon.d".
     pub fn describe(&self) -> String {
         let mon = |id: &Option<String>| id.as_deref().map(|i| format!("mon.{i}"));
         match (&self.reason, mon(&self.add), mon(&self.remove)) {

@@ -42,18 +42,6 @@ pub async fn start(
         let index = rookery_core::naming::letter_index(add);
         state.highest_id = state.highest_id.max(index);
     }
-    let what = match (&change.add, &change.remove) {
-        (Some(add), Some(old)) => format!("replacing mon.{old} by mon.{add}"),
-        (Some(add), None) => format!("adding mon.{add}"),
-        (None, Some(old)) => format!("removing mon.{old}"),
-        (None, None) => "nothing to change".to_string(),
-    };
-    let why = match change.reason {
-        ChangeReason::OutOfQuorum { secs } => format!("out of quorum for {secs}s"),
-        ChangeReason::ScaleUp { count } | ChangeReason::ScaleDown { count } => {
-            format!("spec.mon.count is {count}")
-        }
-    };
     state.change = Some(change.clone());
     state.save(&ctx.layout)?;
     tracing::info!(change = %change.describe(), "mon change started");
@@ -64,7 +52,7 @@ pub async fn start(
             .as_ref()
             .map(|r| format!("mon.{r}"))
             .as_deref(),
-        format!("{what} ({why})"),
+        change.describe_action(),
     );
     resume(ctx, admin, state).await
 }

@@ -165,6 +165,37 @@ impl MonState {
     }
 }
 
+/// What `rookery status` shows of the mon machinery.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MonReport {
+    /// The change in progress, in words, with its step.
+    pub change: Option<String>,
+    /// (mon, seconds) for each mon the watcher has seen out of quorum.
+    pub out_of_quorum: Vec<(String, u64)>,
+}
+
+impl MonReport {
+    /// From `mon/state.json`; None without one (or unreadable).
+    pub fn read(layout: &Layout) -> Option<Self> {
+        let state = MonState::load(layout).ok()??;
+        let now = crate::events::now_secs();
+        Some(Self {
+            change: state.change.map(|c| {
+                let step = serde_json::to_value(c.step)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                format!("{}, step {step}", c.describe_action())
+            }),
+            out_of_quorum: state
+                .out_since
+                .into_iter()
+                .map(|(m, since)| (m, now.saturating_sub(since)))
+                .collect(),
+        })
+    }
+}
+
 /// Mon `id` in slot `k`: its own address (first + id's index) on the
 /// spec's ports, or 127.0.0.1 on `monV2 + k` / `monV1 + k`.
 fn placed(desired: &DesiredCluster, id: &str, k: u32) -> Result<MonEntry> {

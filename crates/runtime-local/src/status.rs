@@ -44,6 +44,9 @@ pub struct StatusReport {
     /// Daemons still running without a supervisor (the next `up` adopts them).
     pub unsupervised: Vec<LiveDaemon>,
     pub events: Vec<Event>,
+    /// The mon change in progress and the mons out of quorum, as the mon
+    /// watcher last saw them.
+    pub mons: Option<crate::mon_state::MonReport>,
 }
 
 pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
@@ -101,5 +104,6 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
             live_daemons(layout)
         },
         events: EventLog::new(layout.events()).tail(8),
+        mons: crate::mon_state::MonReport::read(layout),
     }
 }
