@@ -1,14 +1,15 @@
 //! Mon failover on private clusters of three mons, each on its own loopback
-//! address, with a 10 s timeout: a cut-off mon is replaced by the next id;
-//! with two of three out nothing is replaced; a supervisor killed mid-way
-//! finishes the failover after `up`.
+//! address, with a 10 s timeout: a cut-off or frozen mon is replaced by the
+//! next id; with two of three out nothing is replaced; a supervisor killed
+//! mid-way finishes the failover after `up`; `mon.count` changes are carried
+//! out one mon at a time.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::mons::{
-    events_of, mon_addr, quorum, quorum_in, random_mon_range, three_mon_cluster, Partition,
+    events_of, mon_addr, quorum, quorum_in, random_mon_range, three_mon_cluster, Frozen, Partition,
 };
 use common::{rookery, text};
 use rookery_ceph::{ConnectOptions, Rados};
@@ -90,6 +91,24 @@ async fn a_cut_off_mon_is_replaced_by_the_next_id_and_clients_follow() {
     let text_status = rookery(&["status", "--dir", c.dir_str()]);
     let out = String::from_utf8_lossy(&text_status.stdout);
     assert!(out.contains("replaced by mon.d"), "{}", text(&text_status));
+}
+
+/// A hung mon (SIGSTOP: its connections stay open, nothing answers) is
+/// replaced too; the watcher's own connection may be the one stuck on it.
+#[test]
+fn a_frozen_mon_is_replaced_too() {
+    let first = random_mon_range();
+    let c = three_mon_cluster("monfrz", first, TIMEOUT_SECS);
+    let pid = c.daemon_pid("mon.a").expect("mon.a pid");
+    let _frozen = Frozen::freeze(pid);
+    let s = wait_replaced(&c, "a");
+    assert!(quorum_in(&s).contains(&"d".to_string()), "{s:#}");
+    let conf = std::fs::read_to_string(c.conf()).unwrap();
+    assert!(!conf.contains("[mon.a]"), "{conf}");
+    assert!(
+        !rookery_runtime_local::procs::alive(pid),
+        "the frozen mon.a was stopped for good"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
