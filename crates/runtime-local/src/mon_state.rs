@@ -40,6 +40,16 @@ impl MonEntry {
         }
     }
 
+    /// False when its address cannot be bound at all (cut off: see
+    /// `mon_fault`). Such a mon cannot start; it is not a port conflict, and
+    /// the mon watcher replaces it after the timeout.
+    pub fn address_usable(&self) -> bool {
+        match std::net::TcpListener::bind((self.ip, 0)) {
+            Ok(_) => true,
+            Err(e) => e.kind() != std::io::ErrorKind::AddrNotAvailable,
+        }
+    }
+
     /// Its two ports, for the free-port check (the spec fields that set them).
     pub fn port_uses(&self) -> Vec<PortUse> {
         vec![

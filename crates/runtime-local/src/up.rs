@@ -264,8 +264,13 @@ fn check_ports(
     for id in &plan.start_mons {
         let spec = daemons::spec(layout, Kind::Mon, id);
         if sup.adoptable(&spec).is_none() && !sup.is_supervised(&spec.name) {
-            if let Some(m) = mons.entry(id) {
-                ports::check_free_at(m.ip, &m.port_uses())?;
+            match mons.entry(id) {
+                Some(m) if !m.address_usable() => tracing::warn!(
+                    daemon = %spec.name, ip = %m.ip,
+                    "the mon's address is not available on this host (cut off?); it cannot start, and is replaced after the failover timeout"
+                ),
+                Some(m) => ports::check_free_at(m.ip, &m.port_uses())?,
+                None => {}
             }
         }
     }
