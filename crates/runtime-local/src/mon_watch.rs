@@ -28,9 +28,10 @@ pub struct MonWatch {
     next: Duration,
     /// What was last said about a situation that lasts, so it is said once.
     last_said: Option<String>,
-    /// The watcher's own connection: librados waits long on a mon that is
-    /// frozen rather than gone, so a stuck read drops it and a new one is
-    /// made (which hunts for a mon that answers).
+    /// The watcher's own connection, made when a read on the current one
+    /// got stuck: librados waits long on a mon that is frozen rather than
+    /// gone, and a new connection hunts for a mon that answers. None: the
+    /// supervisor's shared connection is used.
     admin: Option<Admin>,
 }
 
@@ -57,10 +58,9 @@ impl MonWatch {
         let Some(mut state) = MonState::load(&ctx.layout)? else {
             return Ok(());
         };
-        let admin = match self.admin.take() {
-            Some(a) => a,
-            None => Admin::connect(&ctx.layout, QUORUM_READ_TIMEOUT * 2).await?,
-        };
+        // The supervisor's connection, or the watcher's own once that one
+        // was found stuck.
+        let admin = self.admin.clone().unwrap_or_else(|| ctx.admin.clone());
         let read = tokio::time::timeout(
             QUORUM_READ_TIMEOUT,
             admin.rados().mon_command(&QuorumStatus),
@@ -74,11 +74,12 @@ impl MonWatch {
                      reconnecting, nothing is changed meanwhile",
                     QUORUM_READ_TIMEOUT.as_secs()
                 ));
+                self.admin = None;
+                self.admin = Some(Admin::connect(&ctx.layout, QUORUM_READ_TIMEOUT * 2).await?);
                 self.next = Duration::from_secs(1).min(self.period);
                 return Ok(());
             }
         };
-        self.admin = Some(admin.clone());
         let monmap: Vec<String> = q.monmap.mons.iter().map(|m| m.name.clone()).collect();
         let now = now_secs();
         let before = state.out_since.clone();
