@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::de::nullable;
+use crate::health::HealthCheckSpec;
 use crate::meta::{ObjectMeta, ObjectRef};
 use crate::storage::StorageSpec;
 use crate::warnings::{join, Report};
@@ -89,6 +90,9 @@ pub struct ClusterSpec {
     /// Which disks and files become OSDs.
     #[serde(deserialize_with = "nullable")]
     pub storage: StorageSpec,
+    /// When a mon out of quorum is replaced.
+    #[serde(deserialize_with = "nullable")]
+    pub health_check: HealthCheckSpec,
     /// Other fields, kept.
     #[serde(flatten)]
     pub extra: Extra,
@@ -136,6 +140,7 @@ impl ClusterSpec {
         "dashboard",
         "network",
         "storage",
+        "healthCheck",
     ];
     const ROOK_ONLY: &'static [&'static str] = &[
         "annotations",
@@ -153,7 +158,6 @@ impl ClusterSpec {
         "external",
         "removeOSDsIfOutAndSafeToRemove",
         "cleanupPolicy",
-        "healthCheck",
         "security",
         "logCollector",
         "csi",
@@ -175,6 +179,7 @@ impl ClusterSpec {
         self.dashboard.report(&join(path, "dashboard"), r);
         self.network.report(&join(path, "network"), r);
         self.storage.report(&join(path, "storage"), r);
+        self.health_check.report(&join(path, "healthCheck"), r);
     }
 }
 
@@ -381,13 +386,54 @@ pub struct NetworkSpec {
     /// rookery extension: the ports the daemons listen on.
     #[serde(deserialize_with = "nullable")]
     pub ports: NetworkPorts,
+    /// rookery extension: give each mon its own loopback address, from this
+    /// one up (mon `a` gets it, `b` the next, ...), every mon on the `monV2`
+    /// and `monV1` ports. Lets a test cut one mon off the others (a route on
+    /// its address) as if its host were partitioned. Unset: every mon on
+    /// 127.0.0.1, mon `i` on `monV2 + i` and `monV1 + i`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_mon_address: Option<String>,
     /// Other fields, kept.
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 impl NetworkSpec {
-    const FIELDS: &'static [&'static str] = &["provider", "hostNetwork", "ports"];
+    /// `firstMonAddress` read: None when unset, an error (what is wrong and
+    /// what to write) when it is not a usable loopback address.
+    pub fn first_mon_ip(&self) -> Result<Option<std::net::Ipv4Addr>, String> {
+        let Some(text) = self.first_mon_address.as_deref() else {
+            return Ok(None);
+        };
+        let ip: std::net::Ipv4Addr = text.trim().parse().map_err(|_| {
+            format!("{text:?} is not an IPv4 address; write a loopback address such as 127.0.10.1")
+        })?;
+        let [a, _, _, d] = ip.octets();
+        if a != 127 {
+            return Err(format!(
+                "{ip} is not a loopback address; the local runtime binds loopback only: use one \
+in 127.0.0.0/8, e.g. 127.0.10.1"
+            ));
+        }
+        if d == 0 && ip == std::net::Ipv4Addr::new(127, 0, 0, 0) {
+            return Err(
+                "127.0.0.0 is the loopback network itself, not an address; use e.g. \
+127.0.10.1"
+                    .into(),
+            );
+        }
+        // Later mons count up from here: leave room for many ids.
+        if u32::from(ip) > u32::from(std::net::Ipv4Addr::new(127, 255, 254, 0)) {
+            return Err(format!(
+                "{ip} leaves no room for the mons after the first (each takes the next \
+address); use a lower one, e.g. 127.0.10.1"
+            ));
+        }
+        Ok(Some(ip))
+    }
+
+    const FIELDS: &'static [&'static str] =
+        &["provider", "hostNetwork", "ports", "firstMonAddress"];
     const ROOK_ONLY: &'static [&'static str] = &[
         "selectors",
         "addressRanges",

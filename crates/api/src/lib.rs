@@ -19,6 +19,7 @@ mod warnings;
 
 pub mod cluster;
 pub mod filesystem;
+pub mod health;
 pub mod pool;
 pub mod storage;
 
@@ -31,6 +32,10 @@ pub use cluster::{
 };
 pub use filesystem::{
     CephFilesystem, FilesystemSpec, MetadataServerSpec, CEPHFS_APPLICATION, DEFAULT_DATA_POOL_NAME,
+};
+pub use health::{
+    parse_duration, DaemonHealthSpec, HealthCheckSpec, MonHealthSpec, DEFAULT_MON_INTERVAL,
+    DEFAULT_MON_TIMEOUT,
 };
 pub use manifest::{
     load_manifest, ApiError, Manifest, DEFAULT_CLUSTER_NAME, DEFAULT_FILESYSTEM_NAME,

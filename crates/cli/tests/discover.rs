@@ -171,7 +171,8 @@ fn each_kind_of_device_gets_its_verdict_and_reason() {
     let mnt = lab.mount(&mounted);
     let holder = hold(&mut lab, &held);
 
-    let all = discover(&["--all"]);
+    // Every loop device: --all (useAllDevices) takes real disks only.
+    let all = discover(&["--filter", "^loop[0-9]+$"]);
     assert_eq!(entry(&all, &blank)["verdict"], "use", "{all:#?}");
     assert_eq!(reasons(&all, &blank), Vec::<String>::new());
     assert_eq!(reasons(&all, &gpt), vec!["has a partition table (gpt)"]);
@@ -195,6 +196,16 @@ fn each_kind_of_device_gets_its_verdict_and_reason() {
     for d in [&gpt, &ext4, &lvm, &mounted, &small] {
         assert_eq!(entry(&all, d)["verdict"], "skip", "{d}");
     }
+
+    // useAllDevices takes real disks only, as Rook.
+    let every_disk = discover(&["--all"]);
+    assert_eq!(
+        reasons(&every_disk, &blank),
+        vec![
+            "is a loop device: useAllDevices takes real disks only; name it in devices or \
+match it with deviceFilter"
+        ]
+    );
 
     // A filter that names nothing: the blank device is skipped for that alone.
     let none = discover(&["--filter", "^nomatch$"]);
@@ -237,7 +248,14 @@ fn watch_sees_a_loop_device_come_and_go() {
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut child = Command::new(BIN)
-        .args(["discover", "--watch", "--all", "--output", "json"])
+        .args([
+            "discover",
+            "--watch",
+            "--filter",
+            "^loop[0-9]+$",
+            "--output",
+            "json",
+        ])
         .args(["--interval-ms", "200", "--settle-ms", "400"])
         .stdout(Stdio::piped())
         .spawn()

@@ -1,6 +1,6 @@
 //! The fault suite: checksummed writes into an RBD volume and a CephFS volume
 //! (both mounted through the local runtime's CSI plugins) while, in turn,
-//! each kind of daemon is SIGKILLed, a mon is frozen, the supervisor is
+//! each kind of daemon is SIGKILLed, a mon is partitioned, the supervisor is
 //! killed and started again, and the CSI node plugins are killed.
 //!
 //! After each fault: the time until the cluster is as it was (same health,
@@ -20,19 +20,18 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use common::checksummed::{drop_caches, verify, Verified, Writer, BLOCK};
-use common::faults::{three_mon_cluster, Fault, MountedVolume, Target};
+use common::faults::{fault_cluster, Fault, MountedVolume, Target};
 use common::recovery::{wait_recovered, Recovery, Shape};
 use common::TestCluster;
 use rookery_ceph::Rados;
 
-/// The faults, in order. A partitioned mon replaces `FreezeMon` once the
-/// cluster has per-mon addresses to cut.
+/// The faults, in order.
 const FAULTS: [Fault; 7] = [
     Fault::Kill("mon.b"),
     Fault::Kill("mgr.a"),
     Fault::Kill("osd.1"),
     Fault::KillActiveMds,
-    Fault::FreezeMon("mon.c", Duration::from_secs(20)),
+    Fault::PartitionMon("mon.c", Duration::from_secs(20)),
     Fault::Supervisor,
     Fault::CsiNodePlugins,
 ];
@@ -60,7 +59,7 @@ struct Lab {
 
 impl Lab {
     fn new() -> Self {
-        let cluster = three_mon_cluster("faults");
+        let cluster = fault_cluster("faults");
         let mnt = tempfile::tempdir_in(common::tmp_root()).expect("mount dir");
         let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
         let rados = rt.block_on(cluster.rados());

@@ -112,9 +112,44 @@ pub struct DesiredCluster {
     /// Pool size used for pools Ceph creates on its own (e.g. the mgr's).
     pub default_pool_size: u32,
     pub ratios: FullRatios,
+    /// When a mon out of quorum is replaced.
+    #[serde(default)]
+    pub mon_health: MonHealth,
+    /// Each mon on its own loopback address, counting up from this one
+    /// (`spec.network.firstMonAddress`); None: all on 127.0.0.1.
+    #[serde(default)]
+    pub first_mon_ip: Option<std::net::Ipv4Addr>,
+}
+
+/// `spec.healthCheck.daemonHealth.mon`, read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonHealth {
+    /// False when `disabled`.
+    pub failover: bool,
+    pub interval: std::time::Duration,
+    pub timeout: std::time::Duration,
+}
+
+impl Default for MonHealth {
+    fn default() -> Self {
+        Self {
+            failover: true,
+            interval: rookery_api::DEFAULT_MON_INTERVAL,
+            timeout: rookery_api::DEFAULT_MON_TIMEOUT,
+        }
+    }
 }
 
 impl DesiredCluster {
+    /// What the mon decision works with.
+    pub fn mon_policy(&self) -> crate::mons::MonPolicy {
+        crate::mons::MonPolicy {
+            count: self.mons,
+            timeout: self.mon_health.timeout,
+            failover: self.mon_health.failover,
+        }
+    }
+
     pub fn dashboard_enabled(&self) -> bool {
         self.mgr_modules.iter().any(|m| m == "dashboard")
     }
@@ -183,6 +218,7 @@ pub fn from_manifest(m: &Manifest) -> DesiredCluster {
         .collect();
     let defaults = FullRatios::default();
     let st = &spec.storage;
+    let mon_health = &spec.health_check.daemon_health.mon;
     DesiredCluster {
         name: m.cluster.metadata.name.clone(),
         mons: spec.mon.count,
@@ -208,6 +244,12 @@ pub fn from_manifest(m: &Manifest) -> DesiredCluster {
             backfillfull: st.backfill_full_ratio.unwrap_or(defaults.backfillfull),
             nearfull: st.near_full_ratio.unwrap_or(defaults.nearfull),
         },
+        mon_health: MonHealth {
+            failover: !mon_health.disabled,
+            interval: mon_health.interval(),
+            timeout: mon_health.timeout(),
+        },
+        first_mon_ip: spec.network.first_mon_ip().ok().flatten(),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod backoff;
 pub mod desired;
 pub mod devices;
+pub mod mons;
 pub mod naming;
 pub mod plan;
 pub mod readiness;
@@ -14,5 +15,6 @@ pub use backoff::RestartBackoff;
 pub use desired::{
     from_manifest, DesiredCluster, DesiredFilesystem, DesiredPool, FullRatios, OsdBacking, Ports,
 };
+pub use mons::{decide, ChangeStep, MonChange, MonDecision, MonObservation, MonPolicy};
 pub use plan::{plan_daemons, DaemonPlan, ObservedDaemons, OsdSlotState};
 pub use readiness::{evaluate, ClusterSnapshot, Readiness};

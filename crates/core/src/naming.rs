@@ -15,6 +15,18 @@ pub fn letter_id(mut n: u32) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// The index `letter_id` made `id` from; None for an id not of that form.
+pub fn letter_index(id: &str) -> Option<u32> {
+    if id.is_empty() || id.len() > 6 || !id.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    // Bijective base 26: a..z are 1..26, so "aa" follows "z".
+    let n = id
+        .bytes()
+        .fold(0u32, |n, b| n * 26 + u32::from(b - b'a') + 1);
+    Some(n - 1)
+}
+
 /// The ids of a filesystem's `count` MDS daemons: `<fs>-a`, `<fs>-b`, ...
 pub fn mds_ids(fs: &str, count: u32) -> Vec<String> {
     (0..count)
@@ -34,6 +46,11 @@ mod tests {
         assert_eq!(letter_id(26), "aa");
         assert_eq!(letter_id(27), "ab");
         assert_eq!(letter_id(26 + 26), "ba");
+        for n in [0, 1, 25, 26, 27, 52, 701, 702, 5000] {
+            assert_eq!(letter_index(&letter_id(n)), Some(n), "{n}");
+        }
+        assert_eq!(letter_index("myfs-a"), None);
+        assert_eq!(letter_index(""), None);
     }
 
     #[test]

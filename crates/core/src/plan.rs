@@ -78,12 +78,12 @@ pub fn plan_daemons(desired: &DesiredCluster, observed: &ObservedDaemons) -> Dae
         plan.create_mons = wanted_mons.clone();
         plan.start_mons = wanted_mons;
     } else {
-        // Changing the monmap of a running cluster is the mon-failover
-        // machinery's job; here existing mons are started as they are.
+        // Changing the monmap of a running cluster is the mon watcher's job
+        // (core::mons): here existing mons are started as they are.
         plan.start_mons = observed.mons.iter().cloned().collect();
         if observed.mons.len() != desired.mons as usize {
             plan.warnings.push(format!(
-                "spec.mon.count is {} but this cluster has {} mon(s) ({}); the existing mons are kept",
+                "spec.mon.count is {} but this cluster has {} mon(s) ({}); once it is up, mons are added or removed one at a time, keeping a quorum",
                 desired.mons,
                 observed.mons.len(),
                 join(&observed.mons)

@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 
 use rookery_core::desired::min_size;
-use rookery_core::naming::letter_id;
 use rookery_core::DesiredCluster;
 
 use crate::layout::Layout;
+use crate::mon_state::MonEntry;
 
 /// Bytes of metadata cache per MDS (256 MiB).
 pub const MDS_CACHE_MEMORY_LIMIT: u64 = 256 << 20;
@@ -16,23 +16,10 @@ pub const MDS_CACHE_MEMORY_LIMIT: u64 = 256 << 20;
 /// Loopback only: servers never bind a public address here.
 pub const ADDR: &str = "127.0.0.1";
 
-/// The msgr v2 and v1 ports of the `index`th mon (each mon on this host
-/// needs its own pair).
-pub fn mon_ports(desired: &DesiredCluster, index: u32) -> (u16, u16) {
-    let i = index as u16;
-    (desired.ports.mon_v2 + i, desired.ports.mon_v1 + i)
-}
-
-/// `[v2:127.0.0.1:3300,v1:127.0.0.1:6789]` for one mon: kernel clients need
-/// the v1 address too.
-pub fn mon_addrv(desired: &DesiredCluster, index: u32) -> String {
-    let (v2, v1) = mon_ports(desired, index);
-    format!("[v2:{ADDR}:{v2},v1:{ADDR}:{v1}]")
-}
-
-pub fn render(desired: &DesiredCluster, fsid: &str, layout: &Layout) -> String {
+/// The conf for `mons` (the mon set of `mon/state.json`).
+pub fn render(desired: &DesiredCluster, fsid: &str, layout: &Layout, mons: &[MonEntry]) -> String {
     let root = layout.root().display();
-    let mon_host: Vec<String> = (0..desired.mons).map(|i| mon_addrv(desired, i)).collect();
+    let mon_host: Vec<String> = mons.iter().map(MonEntry::addrv).collect();
     let size = desired.default_pool_size;
     let mut c = String::new();
     let _ = writeln!(
@@ -88,9 +75,15 @@ pub fn render(desired: &DesiredCluster, fsid: &str, layout: &Layout) -> String {
     let _ = writeln!(c, "\n[mon]");
     let _ = writeln!(c, "mon_data = {root}/mon/$id");
     let _ = writeln!(c, "keyring = {root}/mon/$id/keyring");
-    for i in 0..desired.mons {
-        let _ = writeln!(c, "\n[mon.{}]", letter_id(i));
-        let _ = writeln!(c, "public_addrv = {}", mon_addrv(desired, i));
+    if desired.first_mon_ip.is_some() {
+        // Each mon on its own address: its outgoing connections leave from
+        // it too, so cutting that address off cuts the mon off entirely
+        // (as a partitioned host would be).
+        let _ = writeln!(c, "ms_bind_before_connect = true");
+    }
+    for m in mons {
+        let _ = writeln!(c, "\n[mon.{}]", m.id);
+        let _ = writeln!(c, "public_addrv = {}", m.addrv());
     }
 
     let _ = writeln!(c, "\n[mgr]");
@@ -141,7 +134,14 @@ mod tests {
 
     #[test]
     fn every_mon_gets_its_own_v2_and_v1_address() {
-        let conf = render(&desired(3), "f00", &Layout::new("/c"));
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path());
+        layout.create_dirs().unwrap();
+        let d = desired(3);
+        let mons = crate::mon_state::MonState::ensure(&layout, &d)
+            .unwrap()
+            .mons;
+        let conf = render(&d, "f00", &Layout::new("/c"), &mons);
         assert!(conf.contains(
             "mon_host = [v2:127.0.0.1:3300,v1:127.0.0.1:6789],[v2:127.0.0.1:3301,v1:127.0.0.1:6790],[v2:127.0.0.1:3302,v1:127.0.0.1:6791]"
         ));
@@ -155,5 +155,21 @@ mod tests {
         assert!(conf.contains("mon_allow_pool_size_one = false"));
         assert!(conf.contains("[mds]\nmds_data = /c/mds/$id\nkeyring = /c/mds/$id/keyring"));
         assert!(conf.contains("mds_cache_memory_limit = 268435456"));
+        assert!(!conf.contains("ms_bind_before_connect"));
+    }
+
+    #[test]
+    fn mons_on_their_own_addresses_connect_from_them() {
+        let mut d = desired(3);
+        d.first_mon_ip = Some([127, 0, 9, 1].into());
+        let mons = vec![MonEntry {
+            id: "d".into(),
+            ip: [127, 0, 9, 4].into(),
+            v2: 3300,
+            v1: 6789,
+        }];
+        let conf = render(&d, "f00", &Layout::new("/c"), &mons);
+        assert!(conf.contains("mon_host = [v2:127.0.9.4:3300,v1:127.0.9.4:6789]\n"));
+        assert!(conf.contains("ms_bind_before_connect = true\n\n[mon.d]\npublic_addrv = [v2:127.0.9.4:3300,v1:127.0.9.4:6789]"));
     }
 }

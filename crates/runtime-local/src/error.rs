@@ -23,7 +23,7 @@ pub enum Error {
     #[error("{0}")]
     Spec(String),
 
-    #[error("port {port} ({what}) on 127.0.0.1 is already in use by another process; stop that process or choose another port in the cluster spec ({field})")]
+    #[error("port {port} ({what}) is already in use on loopback by another process; stop that process or choose another port in the cluster spec ({field})")]
     PortInUse {
         port: u16,
         what: String,

@@ -54,6 +54,10 @@ impl Layout {
     pub fn mons_dir(&self) -> PathBuf {
         self.join("mon")
     }
+    /// The mon set, the highest id used and the monmap change in progress.
+    pub fn mon_state(&self) -> PathBuf {
+        self.join("mon/state.json")
+    }
     pub fn mgr_dir(&self, id: &str) -> PathBuf {
         self.join(&format!("mgr/{id}"))
     }

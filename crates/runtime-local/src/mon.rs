@@ -1,7 +1,9 @@
-//! Monitors: keys, `ceph-mon --mkfs` (the monmap is built from `mon_host`),
-//! and which mons exist.
+//! Monitors: keys, `ceph-mon --mkfs` (at bootstrap the monmap is built
+//! from `mon_host`; a mon joining a running cluster is made from its current
+//! monmap), and which mons exist.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use crate::daemons::{run_tool, Kind};
 use crate::error::{IoContext, Result};
@@ -54,15 +56,16 @@ pub fn ensure_bootstrap_keys(layout: &Layout) -> Result<()> {
     write_atomic(&path, text.as_bytes(), 0o600).ctx("cannot write keyring", &path)
 }
 
-/// Creates mon `id`'s store. Idempotent: a half-made store is removed first.
-pub async fn create(layout: &Layout, id: &str) -> Result<()> {
+/// Creates mon `id`'s store, from the binary `monmap` file when it joins a
+/// running cluster. Idempotent: a half-made store is removed first.
+pub async fn create(layout: &Layout, id: &str, monmap: Option<&Path>) -> Result<()> {
     let dir = layout.mon_dir(id);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).ctx("cannot clear half-made mon", &dir)?;
     }
     std::fs::create_dir_all(&dir).ctx("cannot create", &dir)?;
     let bootstrap = layout.mon_bootstrap_keyring();
-    let args = [
+    let mut args = [
         "--mkfs",
         "-i",
         id,
@@ -71,7 +74,11 @@ pub async fn create(layout: &Layout, id: &str) -> Result<()> {
         "--keyring",
         &bootstrap.display().to_string(),
     ]
-    .map(String::from);
+    .map(String::from)
+    .to_vec();
+    if let Some(map) = monmap {
+        args.extend(["--monmap".to_string(), map.display().to_string()]);
+    }
     run_tool(layout, &format!("mon.{id}"), Kind::Mon.program(), &args).await?;
     // The mon authenticates with its own key from its data dir.
     let text = std::fs::read_to_string(&bootstrap).ctx("cannot read", &bootstrap)?;
@@ -84,4 +91,24 @@ pub async fn create(layout: &Layout, id: &str) -> Result<()> {
     write_atomic(&dir.join("keyring"), keyring.as_bytes(), 0o600)
         .ctx("cannot write keyring", dir.join("keyring"))?;
     write_atomic(&dir.join(CREATED), b"", 0o644).ctx("cannot write", dir.join(CREATED))
+}
+
+/// Marks mon `id` as no longer existing (its store stays until
+/// [`delete`]): `up` does not start it again, so a mon on its way out of the
+/// monmap cannot ask to be added back.
+pub fn retire(layout: &Layout, id: &str) -> Result<()> {
+    let marker = layout.mon_dir(id).join(CREATED);
+    match std::fs::remove_file(&marker) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).ctx("cannot remove", &marker),
+        _ => Ok(()),
+    }
+}
+
+/// Deletes mon `id`'s store (after it left the monmap and was stopped).
+pub fn delete(layout: &Layout, id: &str) -> Result<()> {
+    let dir = layout.mon_dir(id);
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).ctx("cannot delete", &dir),
+        _ => Ok(()),
+    }
 }

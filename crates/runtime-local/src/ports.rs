@@ -5,7 +5,7 @@ use std::net::TcpListener;
 
 use rookery_core::DesiredCluster;
 
-use crate::config::{mon_ports, ADDR};
+use crate::config::ADDR;
 use crate::error::{Error, Result};
 
 /// A port a daemon will bind, and the spec field that chooses it.
@@ -14,23 +14,6 @@ pub struct PortUse {
     pub port: u16,
     pub what: String,
     pub field: &'static str,
-}
-
-/// The ports of mon `index` (v2 and v1).
-pub fn mon(desired: &DesiredCluster, index: u32, id: &str) -> Vec<PortUse> {
-    let (v2, v1) = mon_ports(desired, index);
-    vec![
-        PortUse {
-            port: v2,
-            what: format!("mon.{id} msgr2"),
-            field: "spec.network.ports.monV2",
-        },
-        PortUse {
-            port: v1,
-            what: format!("mon.{id} msgr1"),
-            field: "spec.network.ports.monV1",
-        },
-    ]
 }
 
 /// The ports the active mgr's modules will bind.
@@ -96,8 +79,13 @@ pub fn free_loopback_port() -> std::io::Result<u16> {
 
 /// Fails with the first port that cannot be bound on loopback.
 pub fn check_free(uses: &[PortUse]) -> Result<()> {
+    check_free_at(std::net::Ipv4Addr::LOCALHOST, uses)
+}
+
+/// As [`check_free`], on loopback address `ip` (mons may each have their own).
+pub fn check_free_at(ip: std::net::Ipv4Addr, uses: &[PortUse]) -> Result<()> {
     for u in uses {
-        if TcpListener::bind((ADDR, u.port)).is_err() {
+        if TcpListener::bind((ip, u.port)).is_err() {
             return Err(Error::PortInUse {
                 port: u.port,
                 what: u.what.clone(),

@@ -97,7 +97,8 @@ pub async fn run_foreground(opts: RunOptions) -> Result<()> {
                 sup: sup.clone(),
                 events: events.clone(),
             };
-            let (waker, tasks) = reconcile::start(ctx, reconcile_parts(layout));
+            let parts = reconcile_parts(layout, &ctx.desired);
+            let (waker, tasks) = reconcile::start(ctx, parts);
             (Some(waker), tasks)
         }
         Err(e) => {
@@ -127,8 +128,9 @@ pub async fn run_foreground(opts: RunOptions) -> Result<()> {
 }
 
 /// What the supervisor keeps reconciling after bring-up.
-fn reconcile_parts(layout: &Layout) -> Vec<Box<dyn Part>> {
+fn reconcile_parts(layout: &Layout, desired: &DesiredCluster) -> Vec<Box<dyn Part>> {
     vec![
+        Box::new(crate::mon_watch::MonWatch::new(desired.mon_health.interval)),
         Box::new(crate::devices::DevicePart::new(layout)),
         Box::new(crate::osd_remove::RemovalPart),
     ]

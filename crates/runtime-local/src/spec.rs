@@ -51,45 +51,6 @@ impl Throwaway {
             .to_yaml()
             .map_err(|e| Error::Spec(format!("cannot write the spec: {e}")))
     }
-
-    /// As [`Throwaway::yaml`], with `mons` monitors: mon `i` listens on the
-    /// first mon's ports + `i`, so both runs of ports are chosen free.
-    pub fn yaml_with_mons(&self, mons: u32) -> Result<String> {
-        let mut m = throwaway_manifest(self)?;
-        m.cluster.spec.mon.count = mons;
-        // Hold every chosen port until both runs are found so they cannot overlap.
-        let mut held = Vec::new();
-        let ports = &mut m.cluster.spec.network.ports;
-        ports.mon_v2 = free_port_run(mons, &mut held)?;
-        ports.mon_v1 = free_port_run(mons, &mut held)?;
-        m.to_yaml()
-            .map_err(|e| Error::Spec(format!("cannot write the spec: {e}")))
-    }
-}
-
-/// The first of `n` consecutive free loopback ports; their listeners are
-/// pushed to `held`.
-fn free_port_run(n: u32, held: &mut Vec<std::net::TcpListener>) -> Result<u32> {
-    let addr = crate::config::ADDR;
-    for _ in 0..100 {
-        let first = std::net::TcpListener::bind((addr, 0))
-            .and_then(|l| l.local_addr().map(|a| (l, a.port())));
-        let Ok((first, port)) = first else { continue };
-        let rest: Option<Vec<_>> = (1..n)
-            .map(|i| {
-                let p = port.checked_add(u16::try_from(i).ok()?)?;
-                std::net::TcpListener::bind((addr, p)).ok()
-            })
-            .collect();
-        if let Some(rest) = rest {
-            held.push(first);
-            held.extend(rest);
-            return Ok(u32::from(port));
-        }
-    }
-    Err(Error::Refused(format!(
-        "no run of {n} free ports on {addr} for the mons"
-    )))
 }
 
 fn throwaway_manifest(t: &Throwaway) -> Result<Manifest> {
@@ -139,6 +100,29 @@ fn throwaway_manifest(t: &Throwaway) -> Result<Manifest> {
         }
     }
     Ok(m)
+}
+
+/// A throwaway spec (`yaml`, e.g. from [`Throwaway::yaml`]) turned into one
+/// with `count` mons for tests and benchmarks, each on its own loopback
+/// address from `first` (so one can be cut off: `mon_fault`), looked at
+/// every `interval` and replaced after `timeout` (Go durations: `2s`, `10m`).
+pub fn with_mons(
+    yaml: &str,
+    count: u32,
+    first: std::net::Ipv4Addr,
+    interval: &str,
+    timeout: &str,
+) -> Result<String> {
+    let mut m = parse(yaml)?;
+    let spec = &mut m.cluster.spec;
+    spec.mon.count = count;
+    spec.network.first_mon_address = Some(first.to_string());
+    let mon = &mut spec.health_check.daemon_health.mon;
+    mon.interval = Some(interval.to_string());
+    mon.timeout = Some(timeout.to_string());
+    validate(&m)?;
+    m.to_yaml()
+        .map_err(|e| Error::Spec(format!("cannot write the spec: {e}")))
 }
 
 /// Parses and validates a spec; returns its warnings, or every error at once.
@@ -213,28 +197,6 @@ mod tests {
         let with_modules =
             rookery_core::from_manifest(&parse(&throwaway("t", 3, 10, 3, true).unwrap()).unwrap());
         assert_eq!(with_modules.mgr_modules, ["prometheus", "dashboard"]);
-    }
-
-    #[test]
-    fn throwaway_with_three_mons_gets_two_runs_of_free_ports() {
-        let t = Throwaway {
-            name: "t".into(),
-            osds: 3,
-            osd_gib: 10,
-            pool_size: 3,
-            modules: false,
-            filesystem: true,
-        };
-        let yaml = t.yaml_with_mons(3).unwrap();
-        assert!(check(&yaml).is_ok(), "{yaml}");
-        let d = rookery_core::from_manifest(&parse(&yaml).unwrap());
-        assert_eq!(d.mons, 3);
-        let v2: Vec<u16> = (0..3).map(|i| crate::config::mon_ports(&d, i).0).collect();
-        let v1: Vec<u16> = (0..3).map(|i| crate::config::mon_ports(&d, i).1).collect();
-        assert!(v2.iter().all(|p| !v1.contains(p)), "{v2:?} {v1:?}");
-        for p in v2.iter().chain(&v1) {
-            std::net::TcpListener::bind((crate::config::ADDR, *p)).expect("a free port");
-        }
     }
 
     #[test]

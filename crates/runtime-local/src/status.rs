@@ -52,6 +52,9 @@ pub struct StatusReport {
     /// Why `devices` is empty, when the scan failed.
     pub devices_error: Option<String>,
     pub events: Vec<Event>,
+    /// The mon change in progress and the mons out of quorum, as the mon
+    /// watcher last saw them.
+    pub mons: Option<crate::mon_state::MonReport>,
 }
 
 pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
@@ -120,5 +123,6 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
         devices,
         devices_error,
         events: EventLog::new(layout.events()).tail(12),
+        mons: crate::mon_state::MonReport::read(layout),
     }
 }

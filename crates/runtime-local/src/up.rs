@@ -16,6 +16,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::events::EventLog;
 use crate::filesystem::FilesystemReport;
 use crate::layout::{write_atomic, Layout};
+use crate::mon_state::MonState;
 use crate::progress::Progress;
 use crate::supervisor::Supervisor;
 use crate::{csi_up, devices, devices_up, mds, mgr, mon, osd, ports};
@@ -83,11 +84,16 @@ pub async fn bring_up(
     for w in &plan.warnings {
         progress.warn("spec", w.clone());
     }
+    // The mon set (and their addresses) comes from mon/state.json.
+    layout
+        .create_dirs()
+        .ctx("cannot create cluster directory", layout.root())?;
+    let mon_state = MonState::ensure(layout, desired)?;
     // Before anything is created: a busy port must not leave a half-made
     // cluster behind.
-    check_ports(layout, desired, sup, &plan)?;
+    check_ports(layout, desired, sup, &plan, &mon_state)?;
     check_space(layout, desired, &plan)?;
-    let fsid = ensure_identity(layout, desired)?;
+    let fsid = ensure_identity(layout, desired, &mon_state)?;
     if plan.bootstrap {
         events.record("bootstrap", None, format!("new cluster {fsid}"));
     }
@@ -95,15 +101,18 @@ pub async fn bring_up(
     // Mons first: nothing else can join without them.
     let step = progress.step("mon", format!("starting {}", plan.start_mons.join(", ")));
     for id in &plan.create_mons {
-        mon::create(layout, id).await?;
+        mon::create(layout, id, None).await?;
     }
     for id in &plan.start_mons {
         sup.start(daemons::spec(layout, Kind::Mon, id));
     }
     let admin = Admin::connect_until(layout, deadline).await?;
-    wait_for(&admin, deadline, "mon quorum", |s| {
-        (s.mons_in_quorum as usize >= plan.start_mons.len())
-            .then_some(())
+    // A majority is a quorum: a mon that stays out (down, cut off) is the
+    // mon watcher's to replace after bring-up, not a reason to fail `up`.
+    let majority = plan.start_mons.len() / 2 + 1;
+    let in_quorum = wait_for(&admin, deadline, "mon quorum", |s| {
+        (s.mons_in_quorum as usize >= majority)
+            .then_some(s.mons_in_quorum)
             .ok_or(format!(
                 "{} of {} mons in quorum",
                 s.mons_in_quorum,
@@ -111,7 +120,7 @@ pub async fn bring_up(
             ))
     })
     .await?;
-    step.done(format!("quorum of {}", plan.start_mons.len()));
+    step.done(format!("quorum of {in_quorum}"));
 
     let step = progress.step("mgr", format!("starting {}", plan.start_mgrs.join(", ")));
     for id in &plan.create_mgrs {
@@ -214,7 +223,7 @@ pub async fn bring_up(
     };
 
     let step = progress.step("health", "waiting for all PGs active+clean and HEALTH_OK");
-    let mons = plan.start_mons.len() as u32;
+    let mons = majority as u32;
     let missing = |r: rookery_core::Readiness| r.waiting_for.join("; ");
     wait_for(&admin, deadline, "the cluster to become available", |s| {
         let r = evaluate(s, mons, osd_total);
@@ -243,7 +252,7 @@ pub async fn bring_up(
     Ok(UpSummary {
         fsid,
         conf: layout.conf().display().to_string(),
-        mons,
+        mons: plan.start_mons.len() as u32,
         osds: osd_total,
         health: snap.health,
         remaining: final_state.waiting_for,
@@ -260,7 +269,7 @@ pub async fn bring_up(
 
 /// fsid, ceph.conf and bootstrap keys: made once, the conf rewritten each
 /// time from the spec.
-fn ensure_identity(layout: &Layout, desired: &DesiredCluster) -> Result<String> {
+fn ensure_identity(layout: &Layout, desired: &DesiredCluster, mons: &MonState) -> Result<String> {
     layout
         .create_dirs()
         .ctx("cannot create cluster directory", layout.root())?;
@@ -273,7 +282,7 @@ fn ensure_identity(layout: &Layout, desired: &DesiredCluster) -> Result<String> 
             fsid
         }
     };
-    let conf = config::render(desired, &fsid, layout);
+    let conf = config::render(desired, &fsid, layout, &mons.mons);
     write_atomic(&layout.conf(), conf.as_bytes(), 0o644).ctx("cannot write", layout.conf())?;
     mon::ensure_bootstrap_keys(layout)?;
     Ok(fsid)
@@ -286,14 +295,22 @@ fn check_ports(
     desired: &DesiredCluster,
     sup: &Supervisor,
     plan: &DaemonPlan,
+    mons: &MonState,
 ) -> Result<()> {
-    let mut uses = Vec::new();
-    for (i, id) in plan.start_mons.iter().enumerate() {
+    for id in &plan.start_mons {
         let spec = daemons::spec(layout, Kind::Mon, id);
         if sup.adoptable(&spec).is_none() && !sup.is_supervised(&spec.name) {
-            uses.extend(ports::mon(desired, i as u32, id));
+            match mons.entry(id) {
+                Some(m) if !m.address_usable() => tracing::warn!(
+                    daemon = %spec.name, ip = %m.ip,
+                    "the mon's address is not available on this host (cut off?); it cannot start, and is replaced after the failover timeout"
+                ),
+                Some(m) => ports::check_free_at(m.ip, &m.port_uses())?,
+                None => {}
+            }
         }
     }
+    let mut uses = Vec::new();
     let mgr_running = plan.start_mgrs.iter().any(|id| {
         let spec = daemons::spec(layout, Kind::Mgr, id);
         sup.adoptable(&spec).is_some() || sup.is_supervised(&spec.name)

@@ -119,7 +119,6 @@ fn rook_test_cluster_loads_valid_with_warnings() {
             "spec.cephConfig",
             "spec.crashCollector",
             "spec.disruptionManagement",
-            "spec.healthCheck",
             "spec.monitoring",
             "spec.network.connections",
             "spec.priorityClassNames",

@@ -372,3 +372,57 @@ metadata: {name: p}\nspec:\n  replicated: {size: 9}\n  failureDomain: rack\n  co
         ["CephBlockPool/p: spec.colour: unknown field (kept, ignored)"]
     );
 }
+
+#[test]
+fn mon_health_check_durations() {
+    let m = cluster_with_spec(
+        "  healthCheck:\n    daemonHealth:\n      mon:\n        interval: 2s\n        timeout: 10s\n",
+    );
+    assert!(m.validate().is_ok());
+    let mon = &m.cluster.spec.health_check.daemon_health.mon;
+    assert_eq!(mon.timeout(), std::time::Duration::from_secs(10));
+    let m = cluster_with_spec(
+        "  healthCheck:\n    daemonHealth:\n      mon:\n        timeout: 10\n        interval: 0s\n",
+    );
+    assert_error(
+        &m,
+        "spec.healthCheck.daemonHealth.mon.timeout",
+        "\"10\" has a number without a unit; write a number with a unit",
+    );
+    assert_error(
+        &m,
+        "spec.healthCheck.daemonHealth.mon.interval",
+        "shorter than 1s",
+    );
+    // Rook's own fields beside `mon` are kept and reported, not rejected.
+    let m = cluster_with_spec("  healthCheck:\n    daemonHealth:\n      osd: {interval: 60s}\n");
+    assert!(m.validate().is_ok());
+}
+
+#[test]
+fn first_mon_address_is_loopback_with_room_to_count_up() {
+    let m = cluster_with_spec("  network:\n    firstMonAddress: 127.0.10.1\n");
+    assert!(m.validate().is_ok());
+    assert_eq!(
+        m.cluster.spec.network.first_mon_ip(),
+        Ok(Some([127, 0, 10, 1].into()))
+    );
+    for (bad, why) in [
+        ("10.0.0.1", "not a loopback address"),
+        ("localhost", "not an IPv4 address"),
+        ("127.255.255.250", "no room"),
+        ("127.0.0.0", "loopback network itself"),
+    ] {
+        let m = cluster_with_spec(&format!("  network:\n    firstMonAddress: {bad}\n"));
+        assert_error(&m, "spec.network.firstMonAddress", why);
+    }
+}
+
+#[test]
+fn mons_on_their_own_addresses_share_one_port_pair() {
+    // monV2 + 1 would be mon.b's port without per-mon addresses.
+    let m = cluster_with_spec(
+        "  mon: {count: 3}\n  network:\n    firstMonAddress: 127.0.10.1\n    ports: {monV2: 3300, csiMetrics: 3301}\n",
+    );
+    assert!(m.validate().is_ok(), "{:?}", m.validate());
+}

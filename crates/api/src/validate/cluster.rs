@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::limits::*;
 use super::{Checker, FieldError};
 use crate::cluster::KUBERNETES_ONLY_MGR_MODULES;
+use crate::health::{parse_duration, DURATION_FORMS};
 use crate::meta::{label_problem, subdomain_problem};
 use crate::warnings::Report;
 use crate::{CephCluster, ClusterSpec, Warning};
@@ -42,6 +43,31 @@ pub(super) fn check(
     );
     check_ports(spec, &mut c);
     check_storage(spec, &mut c);
+    check_mon_health(spec, &mut c);
+}
+
+/// `spec.healthCheck.daemonHealth.mon` and `spec.network.firstMonAddress`.
+fn check_mon_health(spec: &ClusterSpec, c: &mut Checker<'_>) {
+    let mon = &spec.health_check.daemon_health.mon;
+    let fields = [("interval", &mon.interval), ("timeout", &mon.timeout)];
+    for (name, value) in fields {
+        let Some(text) = value else { continue };
+        let path = format!("spec.healthCheck.daemonHealth.mon.{name}");
+        match parse_duration(text) {
+            Err(problem) => c.error(&path, format!("{problem}; {DURATION_FORMS}")),
+            Ok(d) if d < MIN_MON_HEALTH_DURATION => c.error(
+                &path,
+                format!(
+                    "{text:?} is shorter than 1s; use 1s or more (Rook's default: {})",
+                    if name == "interval" { "45s" } else { "10m" }
+                ),
+            ),
+            Ok(_) => {}
+        }
+    }
+    if let Err(problem) = spec.network.first_mon_ip() {
+        c.error("spec.network.firstMonAddress", problem);
+    }
 }
 
 fn check_daemons(spec: &ClusterSpec, c: &mut Checker<'_>) {
@@ -164,7 +190,12 @@ impl PortUse {
 
 fn check_ports(spec: &ClusterSpec, c: &mut Checker<'_>) {
     let ports = &spec.network.ports;
-    let mons = spec.mon.count.clamp(1, MAX_MONS);
+    // With an address per mon they all listen on the same two ports.
+    let mons = if spec.network.first_mon_address.is_some() {
+        1
+    } else {
+        spec.mon.count.clamp(1, MAX_MONS)
+    };
     let mut uses = vec![
         PortUse {
             path: "spec.network.ports.monV2",

@@ -33,6 +33,8 @@ pub mod limits {
     pub const FAILURE_DOMAINS: &[&str] = &["osd", "host"];
     /// Longest filesystem name: `<name>-metadata` must be a valid pool name.
     pub const MAX_FS_NAME: usize = MAX_POOL_NAME - "-metadata".len();
+    /// Shortest mon health-check interval and failover timeout.
+    pub const MIN_MON_HEALTH_DURATION: std::time::Duration = std::time::Duration::from_secs(1);
     /// Most active MDS ranks per filesystem. Each runs with a standby, and
     /// every MDS holds a metadata cache in memory on this one host.
     pub const MAX_ACTIVE_MDS: u32 = 8;

@@ -8,6 +8,7 @@ mod confirmed;
 mod dashboard;
 mod fs;
 mod mgr;
+mod mon;
 mod osd;
 mod osd_lifecycle;
 mod pool;
@@ -26,6 +27,7 @@ pub use mgr::{
     MgrDump, MgrDumpReply, MgrModuleDisable, MgrModuleEnable, MgrModuleLs, MgrModules, MgrServices,
     MgrStat, MgrStatReply, ModuleInfo,
 };
+pub use mon::{MonGetmap, MonRm};
 pub use osd::{
     OsdDump, OsdDumpReply, OsdInfo, OsdNew, OsdNewReply, OsdSetBackfillfullRatio, OsdSetFlag,
     OsdSetFullRatio, OsdSetNearfullRatio, OsdTree, OsdTreeNode, OsdTreeReply, OsdUnsetFlag,

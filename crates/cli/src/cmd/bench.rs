@@ -35,6 +35,9 @@ pub enum BenchCommand {
     Disk(super::bench_disk::DiskBenchArgs),
     /// SIGKILL each kind of daemon, time until it is back in Ceph's maps.
     Heal(super::bench_heal::HealBenchArgs),
+    /// Mon failover: from a cut-off mon to a new quorum of three, against the
+    /// timeout + 30 s target.
+    Mons(super::bench_mons::MonsBenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -74,6 +77,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Cephfs(a) => super::bench_cephfs::run(a),
         BenchCommand::Disk(a) => super::bench_disk::run(a),
         BenchCommand::Heal(a) => super::bench_heal::run(a),
+        BenchCommand::Mons(a) => super::bench_mons::run(a),
     }
 }
 

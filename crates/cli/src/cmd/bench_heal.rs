@@ -92,7 +92,7 @@ pub fn run(a: HealBenchArgs) -> anyhow::Result<ExitCode> {
             if a.back_to_back { ", back to back" } else { "" }
         );
     }
-    let yaml = rookery_runtime_local::spec::Throwaway {
+    let base = rookery_runtime_local::spec::Throwaway {
         name: "heal".into(),
         osds: 3,
         osd_gib: a.size_gib,
@@ -100,7 +100,10 @@ pub fn run(a: HealBenchArgs) -> anyhow::Result<ExitCode> {
         modules: false,
         filesystem: true,
     }
-    .yaml_with_mons(3)?;
+    .yaml()?;
+    // Rook's failover timeout: a killed mon is back long before it.
+    let first = rookery_runtime_local::mon_fault::random_first_mon_address(20..=79);
+    let yaml = rookery_runtime_local::spec::with_mons(&base, 3, first, "45s", "10m")?;
     let figures = super::bench::on_throwaway_yaml(&a.work_dir, &yaml, |dir| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -3,6 +3,7 @@ pub mod bench_cephfs;
 pub mod bench_csi;
 pub mod bench_disk;
 pub mod bench_heal;
+pub mod bench_mons;
 pub mod bench_node;
 pub mod bench_timing;
 pub mod csi;

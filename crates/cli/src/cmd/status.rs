@@ -105,6 +105,14 @@ fn render(r: &StatusReport) -> String {
             c.quorum.join(",")
         }
     );
+    if let Some(m) = &r.mons {
+        if let Some(change) = &m.change {
+            let _ = writeln!(o, "             changing: {change}");
+        }
+        for (mon, secs) in &m.out_of_quorum {
+            let _ = writeln!(o, "             mon.{mon} out of quorum for {}", age(*secs));
+        }
+    }
     let mgr = match &c.mgr_active {
         Some(a) if c.mgr_available => format!("{a}(active), standbys: {}", c.mgr_standbys),
         Some(a) => format!("{a}(starting), standbys: {}", c.mgr_standbys),

@@ -14,15 +14,18 @@ use rookery_ceph::Rados;
 use rookery_runtime_local::comeback::{self, Seen};
 use serde_json::Value;
 
+use super::mons::{random_mon_range, Partition};
 use super::recovery::check_names;
 use super::{rookery, text, TestCluster, BIN};
 
 /// The filesystem of [`three_mon_cluster`].
 pub const FS: &str = "myfs";
 
-/// A private cluster with 3 mons, 3 OSDs and the filesystem, purged on drop.
-pub fn three_mon_cluster(name: &str) -> TestCluster {
-    let yaml = rookery_runtime_local::spec::Throwaway {
+/// A private cluster with 3 mons (each on its own loopback address, so one
+/// can be cut off), 3 OSDs and the filesystem, purged on drop. Mon failover
+/// waits Rook's 10 min: a mon cut off for a while comes back as itself.
+pub fn fault_cluster(name: &str) -> TestCluster {
+    let base = rookery_runtime_local::spec::Throwaway {
         name: name.to_owned(),
         osds: 3,
         osd_gib: 10,
@@ -30,9 +33,25 @@ pub fn three_mon_cluster(name: &str) -> TestCluster {
         modules: false,
         filesystem: true,
     }
-    .yaml_with_mons(3)
+    .yaml()
     .expect("a throwaway spec");
+    let yaml = rookery_runtime_local::spec::with_mons(&base, 3, random_mon_range(), "2s", "10m")
+        .expect("a spec with three mons");
     TestCluster::private_from_yaml(name, &yaml)
+}
+
+/// The address mon `daemon` (`mon.c`) listens on, from the cluster's mon state.
+fn mon_ip(c: &TestCluster, daemon: &str) -> std::net::Ipv4Addr {
+    let layout = rookery_runtime_local::Layout::new(&c.dir);
+    let state = rookery_runtime_local::mon_state::MonState::load(&layout)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no mon state in {}", c.dir.display()));
+    let id = daemon.trim_start_matches("mon.");
+    state
+        .entry(id)
+        .unwrap_or_else(|| panic!("{daemon} is not in the mon state"))
+        .ip
 }
 
 /// Runs rookery; kills it after `limit` (teardown must not hang on a broken
@@ -126,9 +145,9 @@ pub enum Fault {
     Kill(&'static str),
     /// SIGKILL the MDS holding rank 0 of `myfs`.
     KillActiveMds,
-    /// SIGSTOP a mon for a while, then SIGCONT: it drops out of quorum as
-    /// a partitioned one would (stand-in until the route-based partition).
-    FreezeMon(&'static str, Duration),
+    /// Cut a mon's own address off for a while (it drops out of quorum, its
+    /// process runs on), then restore it.
+    PartitionMon(&'static str, Duration),
     /// SIGKILL the supervisor mid-work, then `rookery up` (it adopts the
     /// daemons).
     Supervisor,
@@ -143,7 +162,7 @@ pub struct Victim {
     pub pid: u32,
     /// What Ceph showed of it before the fault.
     pub seen: Seen,
-    /// It must run as a new process (killed, not frozen).
+    /// It must run as a new process (killed, not cut off).
     pub new_process: bool,
 }
 
@@ -151,10 +170,10 @@ pub struct Victim {
 #[derive(Debug)]
 pub struct Injected {
     pub label: String,
-    /// When the recovery clock starts (for a freeze: when it ends).
+    /// When the recovery clock starts (for a partition: when it ends).
     pub since: Instant,
     pub victims: Vec<Victim>,
-    /// Health checks seen while the fault lasted (for a freeze).
+    /// Health checks seen while the fault lasted (for a partition).
     pub checks: BTreeSet<String>,
 }
 
@@ -227,13 +246,13 @@ impl Fault {
                 let label = format!("SIGKILL {daemon} (active MDS)");
                 (label, Instant::now(), victims)
             }
-            Fault::FreezeMon(daemon, how_long) => {
+            Fault::PartitionMon(daemon, how_long) => {
                 let victim = t.victim(daemon, false);
-                let frozen = Frozen::stop(c, daemon);
+                let cut = Partition::cut(mon_ip(c, daemon));
                 let out = out_of_quorum(c, daemon, how_long, &mut checks);
-                drop(frozen);
+                drop(cut);
                 let label = format!(
-                    "{daemon} frozen {}s (SIGSTOP; out of quorum after {:.0}s)",
+                    "{daemon} partitioned {}s (out of quorum after {:.0}s)",
                     how_long.as_secs(),
                     out.as_secs_f64()
                 );
@@ -300,28 +319,6 @@ fn out_of_quorum(
         std::thread::sleep(Duration::from_millis(250));
     }
     dropped.unwrap_or_default()
-}
-
-/// A daemon stopped with SIGSTOP until dropped (even when the test fails).
-struct Frozen(String, Pid);
-
-impl Frozen {
-    fn stop(c: &TestCluster, daemon: &str) -> Self {
-        let pid = c
-            .daemon_pid(daemon)
-            .unwrap_or_else(|| panic!("{daemon} not supervised"));
-        let pid = Pid::from_raw(pid as i32);
-        kill(pid, Signal::SIGSTOP).unwrap_or_else(|e| panic!("SIGSTOP {daemon}: {e}"));
-        Self(daemon.to_owned(), pid)
-    }
-}
-
-impl Drop for Frozen {
-    fn drop(&mut self) {
-        if let Err(e) = kill(self.1, Signal::SIGCONT) {
-            eprintln!("SIGCONT {}: {e}", self.0);
-        }
-    }
 }
 
 /// The name of the MDS holding rank 0 of `myfs`, from `status --output json`.

@@ -285,4 +285,5 @@ pub mod csi;
 pub mod devices;
 pub mod faults;
 pub mod mds;
+pub mod mons;
 pub mod recovery;
