@@ -202,17 +202,20 @@ fn remove(c: &TestCluster, args: &[&str]) -> std::process::Output {
 fn osd_remove_drains_refuses_forces_and_leaves_a_tombstone() {
     let yaml = spec_with_filter("osd-remove", 3, 2, None);
     let c = private_cluster("osd-remove", &yaml);
-    // The mgr's own pool is made at size 3 (3 OSDs); bring it to 2 like rbd
-    // so one OSD may go, and wait until everything is clean.
+    // The mgr's own pool is made at size 3 (3 OSDs); bring it to 2 copies, of
+    // which 1 may serve, like rbd, so one OSD may go (and, forced, a second
+    // without making its PG inactive), and wait until everything is clean.
     c.wait_status("the mgr's pool", WAIT, |s| {
         s["ceph"]["pools"]
             .as_array()
             .is_some_and(|p| p.iter().any(|p| p["name"] == "device_health_metrics"))
     });
-    ceph(
-        &c,
-        &["osd", "pool", "set", "device_health_metrics", "size", "2"],
-    );
+    for (var, val) in [("size", "2"), ("min_size", "1")] {
+        ceph(
+            &c,
+            &["osd", "pool", "set", "device_health_metrics", var, val],
+        );
+    }
     let objects = 24;
     for i in 0..objects {
         let o = Command::new("rados")

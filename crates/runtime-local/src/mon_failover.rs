@@ -157,29 +157,92 @@ async fn join(ctx: &Context, admin: &Admin, add: &str) -> Result<()> {
 /// Removes `old` from the monmap (if it is still there) and stops it. A
 /// mon out of quorum is stopped first: still running, out of the monmap and
 /// with an address, it would ask the quorum to add it back. A mon in quorum
-/// (scale-down) is removed first: stopping it first could cost the quorum
-/// the `mon rm` needs (two mons, one stopped).
+/// (scale-down) is removed first, and stopped only once the quorum has shown
+/// a monmap without it: stopping it while the change is not committed would
+/// leave a monmap it still counts in (two mons, one stopped: no quorum).
 async fn remove(ctx: &Context, admin: &Admin, old: &str) -> Result<()> {
     mon::retire(&ctx.layout, old)?;
-    let rados = admin.rados();
-    let q = rados
-        .mon_command(&QuorumStatus)
-        .await
-        .ceph("quorum_status")?;
+    let q = quorum_status(admin).await?;
     let in_quorum = q.quorum_names.iter().any(|n| n == old);
     if !in_quorum {
         stop_for_good(ctx, old).await;
     }
     if q.monmap.mons.iter().any(|m| m.name == old) {
-        rados
-            .mon_command(&MonRm {
-                name: old.to_string(),
-            })
+        let rm = MonRm {
+            name: old.to_string(),
+        };
+        tokio::time::timeout(COMMAND_TIMEOUT, admin.rados().mon_command(&rm))
             .await
+            .map_err(|_| Error::Timeout {
+                what: format!("mon rm {old}"),
+                secs: COMMAND_TIMEOUT.as_secs(),
+                missing: "an answer from the quorum".into(),
+            })?
             .ceph(format!("cannot remove mon.{old} from the monmap"))?;
+    }
+    if in_quorum {
+        confirm_removed(admin, old).await?;
     }
     stop_for_good(ctx, old).await;
     Ok(())
+}
+
+/// How long one mon command may wait for the quorum.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn quorum_status(admin: &Admin) -> Result<rookery_ceph::commands::QuorumStatusReply> {
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        admin.rados().mon_command(&QuorumStatus),
+    )
+    .await
+    .map_err(|_| Error::Timeout {
+        what: "quorum_status".into(),
+        secs: 5,
+        missing: "an answer from a mon in quorum".into(),
+    })?
+    .ceph("quorum_status")
+}
+
+/// Waits until a quorum of the monmap without `old` answers with it gone.
+async fn confirm_removed(admin: &Admin, old: &str) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        let last = match quorum_status(admin).await {
+            Ok(q) => {
+                let gone = !q.monmap.mons.iter().any(|m| m.name == old);
+                let majority = q
+                    .quorum_names
+                    .iter()
+                    .filter(|n| q.monmap.mons.iter().any(|m| m.name == **n))
+                    .count()
+                    * 2
+                    > q.monmap.mons.len();
+                if gone && majority {
+                    return Ok(());
+                }
+                format!(
+                    "monmap {}, quorum {}",
+                    q.monmap
+                        .mons
+                        .iter()
+                        .map(|m| m.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    q.quorum_names.join(",")
+                )
+            }
+            Err(e) => e.to_string(),
+        };
+        if started.elapsed() > COMMAND_TIMEOUT {
+            return Err(Error::Timeout {
+                what: format!("a quorum without mon.{old} (it keeps running until then)"),
+                secs: started.elapsed().as_secs(),
+                missing: last,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// Stops mon `old` at once: its store is about to be deleted, so there is
