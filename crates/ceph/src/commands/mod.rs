@@ -9,6 +9,7 @@ mod dashboard;
 mod fs;
 mod mgr;
 mod osd;
+mod osd_df;
 mod pool;
 mod status;
 mod subvolume;
@@ -29,6 +30,7 @@ pub use osd::{
     OsdDump, OsdDumpReply, OsdInfo, OsdNew, OsdNewReply, OsdSetBackfillfullRatio, OsdSetFlag,
     OsdSetFullRatio, OsdSetNearfullRatio, OsdTree, OsdTreeNode, OsdTreeReply, OsdUnsetFlag,
 };
+pub use osd_df::{OsdDf, OsdDfNode, OsdDfReply};
 pub use pool::{
     Df, DfPool, DfPoolStats, DfReply, DfStats, OsdPoolApplicationEnable, OsdPoolCreate,
     OsdPoolDelete, OsdPoolLsDetail, OsdPoolSet, PoolDetail,

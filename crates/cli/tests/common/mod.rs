@@ -275,4 +275,5 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub mod csi;
+pub mod full;
 pub mod mds;

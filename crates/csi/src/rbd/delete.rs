@@ -68,7 +68,15 @@ impl RbdController {
         };
         let moved = match rbd::trash_move(io, &image, 0).await {
             Ok(()) => true,
-            Err(e) if e.is_not_found() => false,
+            // librbd first adds the image to the pool's trash object, which
+            // fails on a full pool (ENOSPC) — and its rollback then reports
+            // ENOENT although the image is still there. Deleting it outright
+            // only removes objects, which Ceph allows even when full, so a
+            // full cluster can always be emptied.
+            Err(e) if e.is_not_found() || e.is_full() => {
+                self.remove_now(volume, id).await?;
+                false
+            }
             Err(e) => {
                 return Err(RequestError::ceph(
                     format!(
@@ -90,5 +98,37 @@ impl RbdController {
             .await?;
         tracing::info!(id, pool = volume.pool.name, image, moved, "deleted");
         Ok(())
+    }
+
+    /// Removes the image with its data now, without the trash; an image that is
+    /// not there (already trashed or removed) is fine.
+    async fn remove_now(&self, volume: &FoundVolume, id: &str) -> Result<()> {
+        let image = volume.image();
+        match rbd::remove(&volume.pool.io, image).await {
+            Ok(()) => {
+                tracing::info!(
+                    id,
+                    pool = volume.pool.name,
+                    image,
+                    "the trash refused the image (pool full?): removed it outright"
+                );
+                Ok(())
+            }
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => {
+                let hint = if e.errno() == Some(libc::EBUSY) {
+                    " (it is still mapped: unmount it first)"
+                } else {
+                    ""
+                };
+                Err(RequestError::ceph(
+                    format!(
+                        "remove image '{image}' of {id} in pool '{}'{hint}",
+                        volume.pool.name
+                    ),
+                    e,
+                ))
+            }
+        }
     }
 }
