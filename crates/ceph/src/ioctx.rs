@@ -113,6 +113,14 @@ impl IoCtx {
         .await
     }
 
+    /// Creates the object, empty, unless it exists.
+    pub async fn ensure_exists(&self, obj: &str) -> Result<()> {
+        self.with_object("create", obj, |io, oid| {
+            io.write_op(oid, &[WriteStep::Create])
+        })
+        .await
+    }
+
     /// Replaces the object's data, creating the object if needed.
     pub async fn write_full(&self, obj: &str, data: &[u8]) -> Result<()> {
         let data = data.to_vec();

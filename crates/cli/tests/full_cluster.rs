@@ -11,7 +11,6 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::csi::MountCleanup;
 use common::full::{self, volume, volume_ok, Ratios};
 use common::{rookery, text};
 
@@ -28,10 +27,11 @@ const WAIT: Duration = Duration::from_secs(120);
 fn a_full_cluster_refuses_writes_says_why_and_recovers_when_data_is_deleted() {
     let c = full::private("full", RATIOS);
     let mnt = tempfile::tempdir_in(common::tmp_root()).unwrap();
-    // Declared after the cluster, so dropped first: a failed test's mounts,
-    // loop devices and FUSE daemons go before the cluster does.
-    let _cleanup = MountCleanup {
-        root: mnt.path().to_path_buf(),
+    // Declared after the cluster, so dropped first: a failed test's FUSE
+    // daemons, mounts and loop devices go before the cluster does.
+    let _cleanup = full::Cleanup {
+        cluster: c.dir.clone(),
+        roots: vec![mnt.path().to_path_buf(), c.dir.clone()],
     };
     let at = |name: &str| mnt.path().join(name);
     let path = |p: &Path| p.to_str().unwrap().to_owned();
@@ -79,8 +79,9 @@ fn a_full_cluster_refuses_writes_says_why_and_recovers_when_data_is_deleted() {
     let cap = full::capacity(&s);
     assert_eq!(cap["worst"], "full", "{cap:#}");
     assert_eq!(cap["osds"][0]["fill"], "full", "{cap:#}");
+    // `osd df` lags the OSD's own reports the mons act on: near, not at, 20 %.
     let used = cap["osds"][0]["used_ratio"].as_f64().unwrap();
-    assert!(used >= RATIOS.full - 0.01, "{used} used, {cap:#}");
+    assert!(used >= RATIOS.nearfull, "{used} used, {cap:#}");
     assert!((cap["full_ratio"].as_f64().unwrap() - RATIOS.full).abs() < 1e-6);
     assert!(cap["full_pools"]
         .as_array()

@@ -68,11 +68,10 @@ impl RbdController {
         };
         let moved = match rbd::trash_move(io, &image, 0).await {
             Ok(()) => true,
-            // librbd first adds the image to the pool's trash object, which
-            // fails on a full pool (ENOSPC) — and its rollback then reports
-            // ENOENT although the image is still there. Deleting it outright
-            // only removes objects, which Ceph allows even when full, so a
-            // full cluster can always be emptied.
+            // librbd first adds the image to the pool's trash object, which a
+            // full pool refuses when that object does not exist yet (ENOSPC) —
+            // and its rollback then reports ENOENT although the image is still
+            // there. Then remove it outright, and look whether it is gone.
             Err(e) if e.is_not_found() || e.is_full() => {
                 self.remove_now(volume, id).await?;
                 false
@@ -100,35 +99,51 @@ impl RbdController {
         Ok(())
     }
 
-    /// Removes the image with its data now, without the trash; an image that is
-    /// not there (already trashed or removed) is fine.
+    /// Removes the image with its data now; an image that is not there
+    /// (already trashed or removed) is fine. An image still there afterwards is
+    /// an error: its journal entry must stay, or nothing would know of it.
     async fn remove_now(&self, volume: &FoundVolume, id: &str) -> Result<()> {
         let image = volume.image();
-        match rbd::remove(&volume.pool.io, image).await {
-            Ok(()) => {
-                tracing::info!(
-                    id,
-                    pool = volume.pool.name,
-                    image,
-                    "the trash refused the image (pool full?): removed it outright"
-                );
-                Ok(())
-            }
-            Err(e) if e.is_not_found() => Ok(()),
+        let io = &volume.pool.io;
+        match rbd::remove(io, image).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
             Err(e) => {
                 let hint = if e.errno() == Some(libc::EBUSY) {
                     " (it is still mapped: unmount it first)"
                 } else {
                     ""
                 };
-                Err(RequestError::ceph(
+                return Err(RequestError::ceph(
                     format!(
                         "remove image '{image}' of {id} in pool '{}'{hint}",
                         volume.pool.name
                     ),
                     e,
-                ))
+                ));
             }
+        }
+        // librbd removes through the trash too, with the same misleading ENOENT.
+        match rbd::image_id(io, image).await {
+            Err(e) if e.is_not_found() => {
+                tracing::info!(
+                    id,
+                    pool = volume.pool.name,
+                    image,
+                    "removed without the trash"
+                );
+                Ok(())
+            }
+            Ok(_) => Err(RequestError::FailedPrecondition(format!(
+                "cannot delete volume {id}: pool '{}' is full and has no RBD trash object yet, \
+                 which librbd needs to delete image '{image}'; free space another way (delete \
+                 other volumes or CephFS files) or add OSDs, then retry",
+                volume.pool.name
+            ))),
+            Err(e) => Err(RequestError::ceph(
+                format!("look whether image '{image}' of {id} is gone"),
+                e,
+            )),
         }
     }
 }

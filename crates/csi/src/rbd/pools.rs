@@ -18,6 +18,18 @@ pub(crate) struct Pool {
     pub io: IoCtx,
 }
 
+/// The pool's RBD trash directory object. librbd makes it on the first trash
+/// move, but a full pool refuses new objects: made now, while there is room,
+/// deleting a volume keeps working on a full cluster (an existing object takes
+/// trash entries, which add no data).
+const RBD_TRASH: &str = "rbd_trash";
+
+async fn ensure_trash(io: &IoCtx) {
+    if let Err(e) = io.ensure_exists(RBD_TRASH).await {
+        tracing::warn!(pool = io.pool(), error = %e, "cannot create the RBD trash object");
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Pools {
     rados: Rados,
@@ -48,6 +60,7 @@ impl Pools {
         };
         let id = self.rados.pool_id(name).await.map_err(not_found)?;
         let io = self.rados.ioctx(name, None).await.map_err(not_found)?;
+        ensure_trash(&io).await;
         let pool = Pool {
             name: name.to_owned(),
             id,
