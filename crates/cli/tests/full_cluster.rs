@@ -93,6 +93,7 @@ fn a_full_cluster_refuses_writes_says_why_and_recovers_when_data_is_deleted() {
     assert!(advice.contains("rookery volume delete"), "{advice}");
     let o = rookery(&["status", "--dir", c.dir_str()]);
     let human = String::from_utf8_lossy(&o.stdout);
+    eprintln!("{human}");
     for needle in [
         "WRITES REFUSED",
         "osd.0",
