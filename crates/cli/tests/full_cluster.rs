@@ -2,8 +2,9 @@
 //! "full" at 20 %: filling it gives ENOSPC at a CephFS client and
 //! RESOURCE_EXHAUSTED at the CSI controller (not a hang), an RBD volume's
 //! writes wait (rbd-fuse cannot report the error safely) and resume, no daemon
-//! aborts or restarts, `status` says why and what to do, and deleting a
-//! volume while full brings writes back on the same mounts.
+//! aborts or restarts, `status` and the RBD node plugin's volume health say
+//! why and what to do, and deleting a volume while full brings writes back on
+//! the same mounts.
 
 mod common;
 
@@ -136,6 +137,15 @@ fn a_full_cluster_refuses_writes_says_why_and_recovers_when_data_is_deleted() {
         Err(mpsc::RecvTimeoutError::Timeout) => {}
         other => panic!("an RBD write on a full cluster should wait, got {other:?}"),
     }
+    // The node plugin says why: the volume is DEGRADED while its pool is full.
+    let app_id = full::volume_id(&c, "app");
+    let health = full::rbd_volume_health(&c, &app_id, &at("app"));
+    assert!(
+        health
+            .iter()
+            .any(|(reason, msg)| reason == "PoolFull" && msg.contains("pool 'rbd'")),
+        "{health:?}"
+    );
 
     // 5. Deleting a volume works while full and brings writes back.
     let started = Instant::now();
@@ -154,6 +164,8 @@ fn a_full_cluster_refuses_writes_says_why_and_recovers_when_data_is_deleted() {
         writable.as_secs_f64()
     );
     assert_eq!(full::capacity(&s)["worst"], "ok", "{s:#}");
+
+    assert_eq!(full::rbd_volume_health(&c, &app_id, &at("app")), []);
 
     // The waiting RBD write completes, with its data, on the same mount.
     let done = rx

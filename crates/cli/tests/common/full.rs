@@ -240,3 +240,52 @@ impl Drop for Cleanup {
         }
     }
 }
+
+/// NodeGetVolumeHealth of the volume published at `path`, from the cluster's
+/// RBD node plugin: its (reason, message) entries.
+pub fn rbd_volume_health(c: &TestCluster, volume_id: &str, path: &Path) -> Vec<(String, String)> {
+    use rookery_csi::grpc::proto::v1::node_client::NodeClient;
+    use rookery_csi::grpc::proto::v1::NodeGetVolumeHealthRequest;
+    use rookery_csi::grpc::{connect, CsiEndpoint};
+    let endpoint = CsiEndpoint::parse(&format!(
+        "unix://{}",
+        c.dir.join("run/csi-rbd-node.sock").display()
+    ))
+    .expect("endpoint");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let channel = connect(&endpoint)
+            .await
+            .expect("connect to the node plugin");
+        let health = NodeClient::new(channel)
+            .node_get_volume_health(NodeGetVolumeHealthRequest {
+                volume_id: volume_id.to_owned(),
+                volume_publish_path: path.display().to_string(),
+                ..Default::default()
+            })
+            .await
+            .expect("NodeGetVolumeHealth")
+            .into_inner();
+        health
+            .volume_health
+            .map(|h| h.health_statuses)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (e.reason, e.message))
+            .collect()
+    })
+}
+
+/// The volume ID of the RBD volume named `name`.
+pub fn volume_id(c: &TestCluster, name: &str) -> String {
+    let out = volume_ok(c, &["list", "--output", "json"]);
+    let rows: serde_json::Value = serde_json::from_str(&out).expect("volume list JSON");
+    rows.as_array()
+        .and_then(|a| a.iter().find(|r| r["name"] == name))
+        .and_then(|r| r["volume_id"].as_str())
+        .unwrap_or_else(|| panic!("no volume {name}: {out}"))
+        .to_owned()
+}

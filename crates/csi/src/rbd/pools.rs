@@ -91,6 +91,21 @@ impl Pools {
         }
     }
 
+    /// Why pool `id` refuses writes now, if it does: it is on a full OSD
+    /// (`full`) or at its quota (`full_quota`). None for a pool with room or
+    /// one that does not exist.
+    pub async fn refusing_writes(&self, id: i64) -> Result<Option<String>> {
+        let pools = self
+            .rados
+            .mon_command(&OsdPoolLsDetail)
+            .await
+            .map_err(|e| RequestError::ceph("list the pools", e))?;
+        Ok(pools
+            .into_iter()
+            .find(|p| p.pool_id == id)
+            .and_then(|p| refusal(&p.pool_name, &p.flags_names)))
+    }
+
     /// Ids and names of the pools tagged for RBD, by id.
     pub async fn rbd_pools(&self) -> Result<Vec<(i64, String)>> {
         Ok(self
@@ -131,5 +146,35 @@ impl Pools {
         self.by_name
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Why a pool with these flags (`hashpspool,full`) refuses writes, if it does.
+fn refusal(name: &str, flags: &str) -> Option<String> {
+    let flags: Vec<&str> = flags.split(',').collect();
+    let why = if flags.contains(&"full_quota") {
+        "is at its quota"
+    } else if flags.contains(&"full") {
+        "is on a full OSD"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "pool '{name}' {why}: Ceph refuses writes that add data"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+
+    #[test]
+    fn full_and_quota_flags_refuse_writes() {
+        assert_eq!(refusal("rbd", "hashpspool"), None);
+        assert_eq!(refusal("rbd", ""), None);
+        let full = refusal("rbd", "hashpspool,full,selfmanaged_snaps").unwrap();
+        assert!(full.contains("pool 'rbd' is on a full OSD"), "{full}");
+        let quota = refusal("rbd", "hashpspool,full_quota").unwrap();
+        assert!(quota.contains("at its quota"), "{quota}");
     }
 }
