@@ -135,8 +135,9 @@ impl RbdController {
                 Ok(())
             }
             Ok(_) => Err(RequestError::FailedPrecondition(format!(
-                "cannot delete volume {id}: pool '{}' is full and has no RBD trash object yet, \
-                 which librbd needs to delete image '{image}'; free space another way (delete \
+                "cannot delete {id}: librbd reported image '{image}' missing but it is still \
+                 in pool '{}' — what librbd does when the pool is full and has no RBD trash \
+                 object yet, which it needs to delete images; free space another way (delete \
                  other volumes or CephFS files) or add OSDs, then retry",
                 volume.pool.name
             ))),
