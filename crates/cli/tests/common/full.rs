@@ -289,3 +289,21 @@ pub fn volume_id(c: &TestCluster, name: &str) -> String {
         .unwrap_or_else(|| panic!("no volume {name}: {out}"))
         .to_owned()
 }
+
+/// Removes object `obj` of pool `pool` as admin (through rookery's client,
+/// which deletes even on a full pool).
+pub fn remove_object(c: &TestCluster, pool: &str, obj: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let rados = c.rados().await;
+        let io = rados.ioctx(pool, None).await.expect("open the pool");
+        match io.remove(obj).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => panic!("remove {obj} in {pool}: {e}"),
+        }
+    });
+}
