@@ -80,21 +80,20 @@ pub fn assess(
     pools: &[PoolDetail],
 ) -> CapacityReport {
     let (full_ratio, backfillfull_ratio, nearfull_ratio) = ratios;
-    let osds: Vec<OsdFill> = df
+    // Every OSD in the map, with its use where `osd df` has it (it may not:
+    // no mgr, or an OSD that never reported).
+    let osds: Vec<OsdFill> = osds
         .iter()
-        .map(|n| {
-            let state = osds
-                .iter()
-                .find(|o| i64::from(o.osd) == n.id)
-                .map(|o| o.state.as_slice())
-                .unwrap_or_default();
+        .map(|o| {
+            let id = i64::from(o.osd);
+            let n = df.iter().find(|n| n.id == id);
             OsdFill {
-                id: n.id,
-                name: n.name.clone(),
-                used_bytes: n.kb_used * 1024,
-                total_bytes: n.kb * 1024,
-                used_ratio: n.utilization / 100.0,
-                fill: Fill::of(state),
+                id,
+                name: n.map_or_else(|| format!("osd.{id}"), |n| n.name.clone()),
+                used_bytes: n.map_or(0, |n| n.kb_used * 1024),
+                total_bytes: n.map_or(0, |n| n.kb * 1024),
+                used_ratio: n.map_or(0.0, |n| n.utilization / 100.0),
+                fill: Fill::of(&o.state),
             }
         })
         .collect();
@@ -241,6 +240,15 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle:?} missing in {text}");
         }
+    }
+
+    #[test]
+    fn without_usage_figures_the_marks_still_count() {
+        let r = assess(RATIOS, &[], &[info(0, &["up", "full"])], &[]);
+        assert_eq!(r.worst, Fill::Full);
+        assert!(r.writes_refused);
+        assert_eq!(r.osds[0].name, "osd.0");
+        assert_eq!(r.osds[0].total_bytes, 0);
     }
 
     #[test]

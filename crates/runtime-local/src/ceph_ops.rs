@@ -363,14 +363,22 @@ impl Admin {
             .mon_command(&cmd::OsdDump)
             .await
             .ceph("osd dump")?;
-        let osd_df = self.rados.mon_command(&cmd::OsdDf).await.ceph("osd df")?;
+        // The mgr answers `osd df`: without one, the rest of the report (and
+        // Ceph's full marks) still count, only the per-OSD usage is missing.
+        let osd_df =
+            tokio::time::timeout(Duration::from_secs(3), self.rados.mon_command(&cmd::OsdDf))
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .map(|r| r.nodes)
+                .unwrap_or_default();
         let capacity = crate::capacity::assess(
             (
                 osd_dump.full_ratio,
                 osd_dump.backfillfull_ratio,
                 osd_dump.nearfull_ratio,
             ),
-            &osd_df.nodes,
+            &osd_df,
             &osd_dump.osds,
             &pools,
         );

@@ -217,15 +217,17 @@ fn print_capacity(o: &mut String, c: &CapacityReport) {
         c.full_ratio * 100.0
     );
     for osd in &c.osds {
-        let _ = writeln!(
-            o,
-            "    {:<8} {:>5.1}% used ({} of {}) {}",
-            osd.name,
-            osd.used_ratio * 100.0,
-            bytes(osd.used_bytes),
-            bytes(osd.total_bytes),
-            osd.fill.as_str()
-        );
+        let used = if osd.total_bytes == 0 {
+            "usage not reported yet".to_string()
+        } else {
+            format!(
+                "{:>5.1}% used ({} of {})",
+                osd.used_ratio * 100.0,
+                bytes(osd.used_bytes),
+                bytes(osd.total_bytes)
+            )
+        };
+        let _ = writeln!(o, "    {:<8} {used} {}", osd.name, osd.fill.as_str());
     }
     if !c.full_pools.is_empty() {
         let _ = writeln!(o, "    full pools: {}", c.full_pools.join(", "));
