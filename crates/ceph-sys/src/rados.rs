@@ -70,6 +70,7 @@ extern "C" {
     ) -> c_int;
     pub fn rados_ioctx_destroy(io: rados_ioctx_t);
     pub fn rados_ioctx_set_namespace(io: rados_ioctx_t, nspace: *const c_char);
+    pub fn rados_set_pool_full_try(io: rados_ioctx_t);
 
     pub fn rados_write_full(
         io: rados_ioctx_t,

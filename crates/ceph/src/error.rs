@@ -91,6 +91,12 @@ impl Error {
         self.errno() == Some(libc::ETIMEDOUT)
     }
 
+    /// The cluster or the pool is full (ENOSPC), or the pool is at its quota
+    /// (EDQUOT): Ceph refuses writes that would add data until space is freed.
+    pub fn is_full(&self) -> bool {
+        matches!(self.errno(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+    }
+
     /// An equal error, for telling several waiters about one failed call
     /// (a decode error's JSON cause is kept as text).
     pub fn duplicate(&self) -> Self {
@@ -214,6 +220,9 @@ mod tests {
     fn predicates() {
         assert!(Error::ceph("x", libc::EEXIST).is_exists());
         assert!(Error::ceph("x", libc::ETIMEDOUT).is_timeout());
+        assert!(Error::ceph("x", libc::ENOSPC).is_full());
+        assert!(Error::ceph("x", libc::EDQUOT).is_full());
+        assert!(!Error::ceph("x", libc::EIO).is_full());
         let invalid = Error::InvalidInput {
             what: "image name",
             value: "a\0b".into(),

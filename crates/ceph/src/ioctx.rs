@@ -53,7 +53,15 @@ impl IoCtx {
         let io = run(|| op.clone(), {
             let op = op.clone();
             move || {
-                safe::IoCtx::new(cluster, &c_pool, c_ns.as_deref()).map_err(|e| Error::ceph(op, e))
+                let mut io = safe::IoCtx::new(cluster, &c_pool, c_ns.as_deref())
+                    .map_err(|e| Error::ceph(op, e))?;
+                // librados' default parks a write to a full pool until there is
+                // room, so a CSI call would hang until its deadline: fail with
+                // ENOSPC instead (deletes still go through, so a full cluster
+                // can be emptied). No filesystem sits on these writes, so an
+                // error is always better than a wait.
+                io.set_pool_full_try();
+                Ok(io)
             }
         })
         .await?;
@@ -101,6 +109,14 @@ impl IoCtx {
         run(|| op.clone(), {
             let op = op.clone();
             move || f(&io, &c_obj).map_err(|e| Error::ceph(op, e))
+        })
+        .await
+    }
+
+    /// Creates the object, empty, unless it exists.
+    pub async fn ensure_exists(&self, obj: &str) -> Result<()> {
+        self.with_object("create", obj, |io, oid| {
+            io.write_op(oid, &[WriteStep::Create])
         })
         .await
     }

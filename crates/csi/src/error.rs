@@ -188,8 +188,13 @@ fn errno_hint(e: &rookery_ceph::Error) -> &'static str {
         Some(libc::ETIMEDOUT) => {
             "; the cluster did not answer in time: check that mons and OSDs are up, then retry"
         }
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
-            "; the pool is full or over quota: free space or raise the quota"
+        Some(libc::ENOSPC) => {
+            "; the Ceph cluster is full and refuses new data: delete volumes or snapshots \
+             you no longer need (deleted images leave the RBD trash once purged) or add OSDs, \
+             then retry; `rookery status` shows which OSDs are full"
+        }
+        Some(libc::EDQUOT) => {
+            "; the pool is at its quota: raise the quota or delete data, then retry"
         }
         Some(libc::EACCES) | Some(libc::EPERM) => {
             "; check the cephx user's caps on this pool and namespace"
@@ -258,5 +263,10 @@ mod tests {
         );
         assert_eq!(e.code(), CsiCode::Aborted);
         assert_eq!(CsiCode::Aborted.to_string(), "ABORTED");
+        let full = Error::ceph("create image 'csi-vol-x'", ceph_err(libc::ENOSPC));
+        assert_eq!(full.code(), CsiCode::ResourceExhausted);
+        let text = full.to_string();
+        assert!(text.contains("cluster is full"), "{text}");
+        assert!(text.contains("delete volumes"), "{text}");
     }
 }

@@ -69,6 +69,8 @@ pub struct CephReport {
     pub services: BTreeMap<String, String>,
     /// CephFS filesystems with their MDS ranks and states, and the standbys.
     pub fs: crate::filesystem::FsMapReport,
+    /// Each OSD's use against the full ratios, and what to do when full.
+    pub capacity: crate::capacity::CapacityReport,
 }
 
 impl Admin {
@@ -361,6 +363,25 @@ impl Admin {
             .mon_command(&cmd::OsdDump)
             .await
             .ceph("osd dump")?;
+        // The mgr answers `osd df`: without one, the rest of the report (and
+        // Ceph's full marks) still count, only the per-OSD usage is missing.
+        let osd_df =
+            tokio::time::timeout(Duration::from_secs(3), self.rados.mon_command(&cmd::OsdDf))
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .map(|r| r.nodes)
+                .unwrap_or_default();
+        let capacity = crate::capacity::assess(
+            (
+                osd_dump.full_ratio,
+                osd_dump.backfillfull_ratio,
+                osd_dump.nearfull_ratio,
+            ),
+            &osd_df,
+            &osd_dump.osds,
+            &pools,
+        );
         let services = self.mgr_services().await.unwrap_or_default();
         let fs_dump = self.rados.mon_command(&cmd::FsDump).await.ceph("fs dump")?;
         let pool_names = pools
@@ -429,6 +450,7 @@ impl Admin {
             full_ratio: osd_dump.full_ratio,
             services,
             fs,
+            capacity,
         })
     }
 }

@@ -89,6 +89,9 @@ pub fn render(desired: &DesiredCluster, fsid: &str, layout: &Layout, mons: &[Mon
     let _ = writeln!(c, "\n[mgr]");
     let _ = writeln!(c, "mgr_data = {root}/mgr/$id");
     let _ = writeln!(c, "keyring = {root}/mgr/$id/keyring");
+    // Daemons report usage to the mgr every 5 s by default: `osd df` (what
+    // `status` shows of a filling OSD) would lag the full marks by that much.
+    let _ = writeln!(c, "mgr_stats_period = 1");
 
     let _ = writeln!(c, "\n[mds]");
     let _ = writeln!(c, "mds_data = {root}/mds/$id");

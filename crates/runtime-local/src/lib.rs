@@ -5,6 +5,7 @@
 //! supervision); `launcher` starts it in the background and follows its
 //! progress; `status` and `down` work from any process.
 
+pub mod capacity;
 pub mod ceph_ops;
 pub mod cephfs_mounts;
 pub mod comeback;

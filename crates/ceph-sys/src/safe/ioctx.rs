@@ -68,6 +68,17 @@ impl IoCtx {
         Ok(io)
     }
 
+    /// Makes writes to a full pool (or a full cluster) fail with ENOSPC, or
+    /// EDQUOT at a pool quota, instead of waiting until there is room: the
+    /// OSD runs such an op and refuses it only if it would add bytes or
+    /// objects, so deletes still succeed. librbd images opened through this
+    /// ioctx inherit the flag. Call before sharing the ioctx (`&mut self`).
+    pub fn set_pool_full_try(&mut self) {
+        // SAFETY: the ioctx is live and, through `&mut self`, not used by
+        // another thread; the call only sets a flag on it.
+        unsafe { rados::rados_set_pool_full_try(self.handle) }
+    }
+
     pub(crate) fn raw(&self) -> rados_ioctx_t {
         self.handle
     }

@@ -10,6 +10,7 @@ mod fs;
 mod mgr;
 mod mon;
 mod osd;
+mod osd_df;
 mod osd_lifecycle;
 mod pool;
 mod status;
@@ -32,10 +33,8 @@ pub use osd::{
     OsdDump, OsdDumpReply, OsdInfo, OsdNew, OsdNewReply, OsdSetBackfillfullRatio, OsdSetFlag,
     OsdSetFullRatio, OsdSetNearfullRatio, OsdTree, OsdTreeNode, OsdTreeReply, OsdUnsetFlag,
 };
-pub use osd_lifecycle::{
-    OsdDf, OsdDfNode, OsdDfReply, OsdDown, OsdIn, OsdOut, OsdPurge, OsdSafeToDestroy,
-    SafeToDestroyReply,
-};
+pub use osd_df::{OsdDf, OsdDfNode, OsdDfReply};
+pub use osd_lifecycle::{OsdDown, OsdIn, OsdOut, OsdPurge, OsdSafeToDestroy, SafeToDestroyReply};
 pub use pool::{
     Df, DfPool, DfPoolStats, DfReply, DfStats, OsdPoolApplicationEnable, OsdPoolCreate,
     OsdPoolDelete, OsdPoolLsDetail, OsdPoolSet, PoolDetail,

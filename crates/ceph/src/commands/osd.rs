@@ -114,6 +114,10 @@ pub struct OsdInfo {
     /// The map epoch this OSD last came up in: a restarted OSD has a newer one.
     #[serde(default)]
     pub up_from: u64,
+    /// Ceph's state names, e.g. `exists`, `up`, and `full`, `backfillfull` or
+    /// `nearfull` once the mons have marked the OSD that full.
+    #[serde(default)]
+    pub state: Vec<String>,
 }
 
 /// `ceph osd tree`.
@@ -196,6 +200,7 @@ mod tests {
                 up: true,
                 in_: true,
                 up_from: 5,
+                state: vec!["exists".into(), "up".into()],
             }]
         );
         assert!(r.flags.contains("sortbitwise"), "{}", r.flags);

@@ -1,5 +1,5 @@
 //! Taking OSDs in and out of service: `osd in/out/down` (mon), and the mgr's
-//! `osd safe-to-destroy`, `osd purge` and `osd df`.
+//! `osd safe-to-destroy` and `osd purge` (`osd df` is in osd_df.rs).
 //!
 //! Checked on Pacific 16.2: `osd purge` is served by the mgr only (the mon
 //! answers EINVAL; the mgr checks safe-to-destroy, then asks the mon for
@@ -76,36 +76,6 @@ pub struct SafeToDestroyReply {
     pub stored_pgs: Vec<u32>,
 }
 
-/// `ceph osd df` (served by the mgr; the mon forwards it).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct OsdDf;
-command!(mon, OsdDf, "osd df", OsdDfReply);
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct OsdDfReply {
-    pub nodes: Vec<OsdDfNode>,
-}
-
-/// One OSD's capacity and placement, in KiB.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct OsdDfNode {
-    pub id: u32,
-    #[serde(default)]
-    pub kb: u64,
-    #[serde(default)]
-    pub kb_used: u64,
-    /// Object data alone (without BlueStore's own metadata).
-    #[serde(default)]
-    pub kb_used_data: u64,
-    #[serde(default)]
-    pub kb_avail: u64,
-    /// PGs mapped to it.
-    #[serde(default)]
-    pub pgs: u64,
-    #[serde(default)]
-    pub status: String,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,11 +119,5 @@ mod tests {
         .unwrap();
         assert_eq!(s.active, [0]);
         assert!(s.safe_to_destroy.is_empty());
-        let df: OsdDfReply = json_reply(
-            br#"{"nodes":[{"id":0,"device_class":"hdd","name":"osd.0","type":"osd","kb":10485760,"kb_used":297204,"kb_used_data":108,"kb_avail":10188556,"pgs":10,"status":"up"}],"stray":[],"summary":{}}"#,
-        )
-        .unwrap();
-        assert_eq!(df.nodes[0].pgs, 10);
-        assert_eq!(df.nodes[0].kb_used_data, 108);
     }
 }

@@ -91,6 +91,10 @@ pub struct PoolDetail {
     /// Application name -> its key/value metadata.
     #[serde(default)]
     pub application_metadata: BTreeMap<String, BTreeMap<String, String>>,
+    /// Comma-separated flags, e.g. `hashpspool,full`: `full` while the pool
+    /// refuses writes because an OSD it uses is full, `full_quota` at its quota.
+    #[serde(default)]
+    pub flags_names: String,
 }
 
 /// `ceph df`.

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use rookery_runtime_local::capacity::{CapacityReport, Fill};
 use rookery_runtime_local::events::now_secs;
 use rookery_runtime_local::filesystem::FsMapReport;
 use rookery_runtime_local::status::{gather, StatusReport};
@@ -173,6 +174,7 @@ fn render(r: &StatusReport) -> String {
         bytes(c.usable_avail),
         c.pools.first().map(|p| p.size).unwrap_or(1)
     );
+    print_capacity(&mut o, &c.capacity);
     if !r.services.is_empty() {
         let _ = writeln!(o, "\n  endpoints:");
         for (name, url) in &r.services {
@@ -204,6 +206,45 @@ fn render(r: &StatusReport) -> String {
     print_events(&mut o, r);
     let _ = writeln!(o, "\n  export CEPH_CONF={}", r.conf);
     o
+}
+
+/// Only when an OSD is nearfull or worse: each OSD's use, and what to do.
+fn print_capacity(o: &mut String, c: &CapacityReport) {
+    use std::fmt::Write as _;
+    if c.worst == Fill::Ok && !c.writes_refused {
+        return;
+    }
+    let state = if c.writes_refused {
+        "WRITES REFUSED"
+    } else {
+        "nearly full"
+    };
+    let _ = writeln!(
+        o,
+        "\n  capacity: {state} (ratios: nearfull {:.0}%, backfillfull {:.0}%, full {:.0}%)",
+        c.nearfull_ratio * 100.0,
+        c.backfillfull_ratio * 100.0,
+        c.full_ratio * 100.0
+    );
+    for osd in &c.osds {
+        let used = if osd.total_bytes == 0 {
+            "usage not reported yet".to_string()
+        } else {
+            format!(
+                "{:>5.1}% used ({} of {})",
+                osd.used_ratio * 100.0,
+                bytes(osd.used_bytes),
+                bytes(osd.total_bytes)
+            )
+        };
+        let _ = writeln!(o, "    {:<8} {used} {}", osd.name, osd.fill.as_str());
+    }
+    if !c.full_pools.is_empty() {
+        let _ = writeln!(o, "    full pools: {}", c.full_pools.join(", "));
+    }
+    for line in &c.advice {
+        let _ = writeln!(o, "    - {line}");
+    }
 }
 
 fn print_daemons(o: &mut String, r: &StatusReport) {

@@ -284,6 +284,7 @@ pub mod checksummed;
 pub mod csi;
 pub mod devices;
 pub mod faults;
+pub mod full;
 pub mod mds;
 pub mod mons;
 pub mod recovery;

@@ -68,7 +68,14 @@ impl RbdController {
         };
         let moved = match rbd::trash_move(io, &image, 0).await {
             Ok(()) => true,
-            Err(e) if e.is_not_found() => false,
+            // librbd first adds the image to the pool's trash object, which a
+            // full pool refuses when that object does not exist yet (ENOSPC) —
+            // and its rollback then reports ENOENT although the image is still
+            // there. Then remove it outright, and look whether it is gone.
+            Err(e) if e.is_not_found() || e.is_full() => {
+                self.remove_now(volume, id).await?;
+                false
+            }
             Err(e) => {
                 return Err(RequestError::ceph(
                     format!(
@@ -90,5 +97,54 @@ impl RbdController {
             .await?;
         tracing::info!(id, pool = volume.pool.name, image, moved, "deleted");
         Ok(())
+    }
+
+    /// Removes the image with its data now; an image that is not there
+    /// (already trashed or removed) is fine. An image still there afterwards is
+    /// an error: its journal entry must stay, or nothing would know of it.
+    async fn remove_now(&self, volume: &FoundVolume, id: &str) -> Result<()> {
+        let image = volume.image();
+        let io = &volume.pool.io;
+        match rbd::remove(io, image).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                let hint = if e.errno() == Some(libc::EBUSY) {
+                    " (it is still mapped: unmount it first)"
+                } else {
+                    ""
+                };
+                return Err(RequestError::ceph(
+                    format!(
+                        "remove image '{image}' of {id} in pool '{}'{hint}",
+                        volume.pool.name
+                    ),
+                    e,
+                ));
+            }
+        }
+        // librbd removes through the trash too, with the same misleading ENOENT.
+        match rbd::image_id(io, image).await {
+            Err(e) if e.is_not_found() => {
+                tracing::info!(
+                    id,
+                    pool = volume.pool.name,
+                    image,
+                    "removed without the trash"
+                );
+                Ok(())
+            }
+            Ok(_) => Err(RequestError::FailedPrecondition(format!(
+                "cannot delete {id}: librbd reported image '{image}' missing but it is still \
+                 in pool '{}' — what librbd does when the pool is full and has no RBD trash \
+                 object yet, which it needs to delete images; free space another way (delete \
+                 other volumes or CephFS files) or add OSDs, then retry",
+                volume.pool.name
+            ))),
+            Err(e) => Err(RequestError::ceph(
+                format!("look whether image '{image}' of {id} is gone"),
+                e,
+            )),
+        }
     }
 }

@@ -157,6 +157,14 @@ impl RbdController {
         ControllerServer::new(self)
     }
 
+    /// Why pool `pool_id` refuses writes now (full, or at quota), if it does.
+    pub(crate) async fn pool_refusing_writes(
+        &self,
+        pool_id: i64,
+    ) -> crate::request::Result<Option<String>> {
+        self.inner.pools.refusing_writes(pool_id).await
+    }
+
     /// Waits for every trash purge started by DeleteVolume so far and reports each.
     pub async fn wait_for_purges(&self) -> Vec<PurgeOutcome> {
         self.inner.purges.wait().await

@@ -18,6 +18,18 @@ pub(crate) struct Pool {
     pub io: IoCtx,
 }
 
+/// The pool's RBD trash directory object. librbd makes it on the first trash
+/// move, but a full pool refuses new objects: made now, while there is room,
+/// deleting a volume keeps working on a full cluster (an existing object takes
+/// trash entries, which add no data).
+const RBD_TRASH: &str = "rbd_trash";
+
+async fn ensure_trash(io: &IoCtx) {
+    if let Err(e) = io.ensure_exists(RBD_TRASH).await {
+        tracing::warn!(pool = io.pool(), error = %e, "cannot create the RBD trash object");
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Pools {
     rados: Rados,
@@ -48,6 +60,7 @@ impl Pools {
         };
         let id = self.rados.pool_id(name).await.map_err(not_found)?;
         let io = self.rados.ioctx(name, None).await.map_err(not_found)?;
+        ensure_trash(&io).await;
         let pool = Pool {
             name: name.to_owned(),
             id,
@@ -76,6 +89,21 @@ impl Pools {
             },
             None => Ok(None),
         }
+    }
+
+    /// Why pool `id` refuses writes now, if it does: it is on a full OSD
+    /// (`full`) or at its quota (`full_quota`). None for a pool with room or
+    /// one that does not exist.
+    pub async fn refusing_writes(&self, id: i64) -> Result<Option<String>> {
+        let pools = self
+            .rados
+            .mon_command(&OsdPoolLsDetail)
+            .await
+            .map_err(|e| RequestError::ceph("list the pools", e))?;
+        Ok(pools
+            .into_iter()
+            .find(|p| p.pool_id == id)
+            .and_then(|p| refusal(&p.pool_name, &p.flags_names)))
     }
 
     /// Ids and names of the pools tagged for RBD, by id.
@@ -118,5 +146,35 @@ impl Pools {
         self.by_name
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Why a pool with these flags (`hashpspool,full`) refuses writes, if it does.
+fn refusal(name: &str, flags: &str) -> Option<String> {
+    let flags: Vec<&str> = flags.split(',').collect();
+    let why = if flags.contains(&"full_quota") {
+        "is at its quota"
+    } else if flags.contains(&"full") {
+        "is on a full OSD"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "pool '{name}' {why}: Ceph refuses writes that add data"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+
+    #[test]
+    fn full_and_quota_flags_refuse_writes() {
+        assert_eq!(refusal("rbd", "hashpspool"), None);
+        assert_eq!(refusal("rbd", ""), None);
+        let full = refusal("rbd", "hashpspool,full,selfmanaged_snaps").unwrap();
+        assert!(full.contains("pool 'rbd' is on a full OSD"), "{full}");
+        let quota = refusal("rbd", "hashpspool,full_quota").unwrap();
+        assert!(quota.contains("at its quota"), "{quota}");
     }
 }

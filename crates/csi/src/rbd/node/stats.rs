@@ -158,7 +158,7 @@ impl RbdNode {
         };
         let b = backing(&path)?;
         let health_statuses = match self.inner.mappers.broken(b.mapper, &b.device) {
-            None => Vec::new(),
+            None => self.pool_full(volume_id).await.into_iter().collect(),
             Some(why) => vec![VolumeHealthEntry {
                 status: VolumeHealthErrorType::Inaccessible as i32,
                 reason: "MapperGone".into(),
@@ -171,6 +171,28 @@ impl RbdNode {
                 health_statuses,
             }),
         })
+    }
+
+    /// DEGRADED while the volume's pool refuses writes: they wait (librbd's
+    /// default) rather than fail, so this is where a CO learns why.
+    async fn pool_full(&self, volume_id: &str) -> Option<VolumeHealthEntry> {
+        let pool_id = crate::volume_id::VolumeId::decode(volume_id)
+            .ok()?
+            .location_id;
+        match self.inner.lookup.pool_refusing_writes(pool_id).await {
+            Ok(why) => why.map(|why| VolumeHealthEntry {
+                status: VolumeHealthErrorType::Degraded as i32,
+                reason: "PoolFull".into(),
+                message: format!(
+                    "{why}; writes to this volume wait until there is room (they are not \
+                     lost): delete volumes, snapshots or files you no longer need, or add OSDs"
+                ),
+            }),
+            Err(e) => {
+                tracing::debug!(volume_id, error = %e, "cannot tell whether the pool is full");
+                None
+            }
+        }
     }
 
     pub(super) async fn expand(
