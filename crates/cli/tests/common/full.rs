@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use super::{rookery, text, tmp_root, TestCluster};
+use super::{rookery, text, TestCluster};
 
 /// Ceph's nearfull, backfillfull and full ratios.
 #[derive(Debug, Clone, Copy)]
@@ -19,35 +19,13 @@ pub struct Ratios {
 /// A private cluster of one 10 GiB file OSD, pool size 1 and the filesystem
 /// `myfs`, with `ratios` in its spec; stopped and purged on drop.
 pub fn private(name: &str, ratios: Ratios) -> TestCluster {
-    let dir = tmp_root().join(format!("rookery-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create test dir");
     let yaml = super::spec_yaml_with(name, 1, 1, false, true);
     let mut m = rookery_api::load_manifest(&yaml).expect("the throwaway spec loads");
     let storage = &mut m.cluster.spec.storage;
     storage.full_ratio = Some(ratios.full);
     storage.backfill_full_ratio = Some(ratios.backfillfull);
     storage.near_full_ratio = Some(ratios.nearfull);
-    let spec = dir.with_extension("yaml");
-    std::fs::write(&spec, m.to_yaml().expect("spec yaml")).expect("write spec");
-    let c = TestCluster {
-        dir,
-        private: true,
-        _turn: None,
-    };
-    let o = rookery(&[
-        "up",
-        "-f",
-        spec.to_str().expect("utf-8"),
-        "--dir",
-        c.dir_str(),
-    ]);
-    assert!(
-        o.status.success(),
-        "cluster {name} did not come up: {}",
-        text(&o)
-    );
-    c
+    TestCluster::private_from_yaml(name, &m.to_yaml().expect("spec yaml"))
 }
 
 /// `rookery volume <args> --dir <cluster>`; the caller checks the outcome.
