@@ -8,7 +8,7 @@ use rookery_core::desired::min_size;
 use rookery_core::DesiredCluster;
 
 use crate::layout::Layout;
-use crate::mon_state::MonEntry;
+use crate::mon::state::MonEntry;
 
 /// Bytes of metadata cache per MDS (256 MiB).
 pub const MDS_CACHE_MEMORY_LIMIT: u64 = 256 << 20;
@@ -141,7 +141,7 @@ mod tests {
         let layout = Layout::new(dir.path());
         layout.create_dirs().unwrap();
         let d = desired(3);
-        let mons = crate::mon_state::MonState::ensure(&layout, &d)
+        let mons = crate::mon::state::MonState::ensure(&layout, &d)
             .unwrap()
             .mons;
         let conf = render(&d, "f00", &Layout::new("/c"), &mons);

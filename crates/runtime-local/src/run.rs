@@ -130,8 +130,10 @@ pub async fn run_foreground(opts: RunOptions) -> Result<()> {
 /// What the supervisor keeps reconciling after bring-up.
 fn reconcile_parts(layout: &Layout, desired: &DesiredCluster) -> Vec<Box<dyn Part>> {
     vec![
-        Box::new(crate::mon_watch::MonWatch::new(desired.mon_health.interval)),
-        Box::new(crate::devices::DevicePart::new(layout)),
-        Box::new(crate::osd_remove::RemovalPart),
+        Box::new(crate::mon::watch::MonWatch::new(
+            desired.mon_health.interval,
+        )),
+        Box::new(crate::osd::devices::DevicePart::new(layout)),
+        Box::new(crate::osd::remove::RemovalPart),
     ]
 }

@@ -104,7 +104,7 @@ fn throwaway_manifest(t: &Throwaway) -> Result<Manifest> {
 
 /// A throwaway spec (`yaml`, e.g. from [`Throwaway::yaml`]) turned into one
 /// with `count` mons for tests and benchmarks, each on its own loopback
-/// address from `first` (so one can be cut off: `mon_fault`), looked at
+/// address from `first` (so one can be cut off: `mon::fault`), looked at
 /// every `interval` and replaced after `timeout` (Go durations: `2s`, `10m`).
 pub fn with_mons(
     yaml: &str,

@@ -16,7 +16,7 @@ use crate::procs;
 use crate::supervisor::DaemonStatus;
 
 pub use crate::csi_report::CsiNodeStatus;
-pub use crate::osd_report::{DeviceStatus, OsdStatus};
+pub use crate::osd::report::{DeviceStatus, OsdStatus};
 
 /// Everything `status` shows; `--output json` prints it as is.
 #[derive(Debug, Clone, Serialize)]
@@ -54,7 +54,7 @@ pub struct StatusReport {
     pub events: Vec<Event>,
     /// The mon change in progress and the mons out of quorum, as the mon
     /// watcher last saw them.
-    pub mons: Option<crate::mon_state::MonReport>,
+    pub mons: Option<crate::mon::state::MonReport>,
 }
 
 pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
@@ -74,8 +74,8 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
         None => (None, None),
     };
     let admin = admin.and_then(|a| a.ok()).filter(|_| ceph.is_some());
-    let osds = crate::osd_report::osds(layout, admin.as_ref()).await;
-    let (devices, devices_error) = match crate::osd_report::devices(layout).await {
+    let osds = crate::osd::report::osds(layout, admin.as_ref()).await;
+    let (devices, devices_error) = match crate::osd::report::devices(layout).await {
         Ok(d) => (d, None),
         Err(e) => (Vec::new(), Some(e)),
     };
@@ -123,6 +123,6 @@ pub async fn gather(layout: &Layout, timeout: Duration) -> StatusReport {
         devices,
         devices_error,
         events: EventLog::new(layout.events()).tail(12),
-        mons: crate::mon_state::MonReport::read(layout),
+        mons: crate::mon::state::MonReport::read(layout),
     }
 }

@@ -16,10 +16,11 @@ use crate::error::{Error, IoContext, Result};
 use crate::events::EventLog;
 use crate::filesystem::FilesystemReport;
 use crate::layout::{write_atomic, Layout};
-use crate::mon_state::MonState;
+use crate::mon::state::MonState;
+use crate::osd::{devices, devices_up};
 use crate::progress::Progress;
 use crate::supervisor::Supervisor;
-use crate::{csi_up, devices, devices_up, mds, mgr, mon, osd, ports};
+use crate::{csi_up, mds, mgr, mon, osd, ports};
 
 /// What `up` reports when the cluster is up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -149,7 +150,7 @@ pub async fn bring_up(
         Err(e) => {
             progress.warn("devices", format!("disks not checked: {e}"));
             devices_up::DisksAtStart {
-                skip: crate::osd_remove::held_down(layout),
+                skip: crate::osd::remove::held_down(layout),
                 started: Vec::new(),
             }
         }

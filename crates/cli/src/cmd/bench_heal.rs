@@ -102,7 +102,7 @@ pub fn run(a: HealBenchArgs) -> anyhow::Result<ExitCode> {
     }
     .yaml()?;
     // Rook's failover timeout: a killed mon is back long before it.
-    let first = rookery_runtime_local::mon_fault::random_first_mon_address(20..=79);
+    let first = rookery_runtime_local::mon::fault::random_first_mon_address(20..=79);
     let yaml = rookery_runtime_local::spec::with_mons(&base, 3, first, "45s", "10m")?;
     let figures = super::bench::on_throwaway_yaml(&a.work_dir, &yaml, |dir| {
         tokio::runtime::Builder::new_multi_thread()

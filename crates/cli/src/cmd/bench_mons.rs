@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use nix::sys::signal::Signal;
 use rookery_ceph::commands::QuorumStatus;
 use rookery_ceph::{ConnectOptions, Rados};
-use rookery_runtime_local::mon_fault::LoopbackCut;
+use rookery_runtime_local::mon::fault::LoopbackCut;
 use rookery_runtime_local::{procs, Layout};
 use serde::Serialize;
 
@@ -74,7 +74,7 @@ pub fn run(a: MonsBenchArgs) -> anyhow::Result<ExitCode> {
     );
     let text = a.output == Output::Text;
     // Tests take 127.100.y.1 and up.
-    let first = rookery_runtime_local::mon_fault::random_first_mon_address(20..=79);
+    let first = rookery_runtime_local::mon::fault::random_first_mon_address(20..=79);
     let base = rookery_runtime_local::spec::throwaway("bench-mons", 1, 10, 1, false)?;
     let yaml = rookery_runtime_local::spec::with_mons(
         &base,

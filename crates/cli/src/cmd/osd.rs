@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use rookery_runtime_local::osd_remove_flow::{remove, Progress, RemoveOptions};
+use rookery_runtime_local::osd::remove_flow::{remove, Progress, RemoveOptions};
 
 use crate::{runtime, DirArg, Output};
 

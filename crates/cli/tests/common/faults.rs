@@ -43,7 +43,7 @@ pub fn fault_cluster(name: &str) -> TestCluster {
 /// The address mon `daemon` (`mon.c`) listens on, from the cluster's mon state.
 fn mon_ip(c: &TestCluster, daemon: &str) -> std::net::Ipv4Addr {
     let layout = rookery_runtime_local::Layout::new(&c.dir);
-    let state = rookery_runtime_local::mon_state::MonState::load(&layout)
+    let state = rookery_runtime_local::mon::state::MonState::load(&layout)
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("no mon state in {}", c.dir.display()));

@@ -3,7 +3,7 @@
 //! one out, both undone on drop even when the test fails:
 //!
 //! - [`Partition`]: a `prohibit` route on the mon's address in the local
-//!   table (`rookery_runtime_local::mon_fault`). Connects to it fail at once
+//!   table (`rookery_runtime_local::mon::fault`). Connects to it fail at once
 //!   (EACCES) and binds on it fail (EADDRNOTAVAIL); the mons run with
 //!   `ms_bind_before_connect`, so the cut-off mon's own connections fail
 //!   too: it is alone, as on a partitioned host, while its process runs on.
@@ -20,14 +20,14 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use rookery_ceph::commands::QuorumStatus;
 use rookery_ceph::Rados;
-use rookery_runtime_local::mon_fault::LoopbackCut;
+use rookery_runtime_local::mon::fault::LoopbackCut;
 
 use super::TestCluster;
 
 /// A `127.x.y.1` no other test run uses (x in 100..=250, y random): the
 /// first mon's address; mon `i` gets `.1 + i`.
 pub fn random_mon_range() -> Ipv4Addr {
-    rookery_runtime_local::mon_fault::random_first_mon_address(100..=250)
+    rookery_runtime_local::mon::fault::random_first_mon_address(100..=250)
 }
 
 /// The address of mon `index` (a = 0) when the first mon has `first`.
@@ -61,7 +61,7 @@ pub fn mon_spec(name: &str, first: Ipv4Addr, timeout_secs: u32, count: u32) -> S
 }
 
 /// A mon's address cut off from everything until dropped (or healed):
-/// see `rookery_runtime_local::mon_fault`.
+/// see `rookery_runtime_local::mon::fault`.
 #[derive(Debug)]
 pub struct Partition(LoopbackCut);
 

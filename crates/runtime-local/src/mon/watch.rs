@@ -1,17 +1,17 @@
 //! The mon watcher: every `spec.healthCheck.daemonHealth.mon.interval` it
 //! reads the quorum, notes since when each mon has been out of it, asks
-//! `core::mons::decide` what to do, and has `mon_failover` do it.
+//! `core::mons::decide` what to do, and has `failover` do it.
 
 use std::time::Duration;
 
 use rookery_ceph::commands::QuorumStatus;
 use rookery_core::{decide, MonDecision, MonObservation};
 
+use super::failover;
 use crate::ceph_ops::Admin;
 use crate::error::{CephContext, Result};
 use crate::events::now_secs;
-use crate::mon_failover;
-use crate::mon_state::MonState;
+use crate::mon::state::MonState;
 use crate::reconcile::{Context, Part, Step};
 
 /// A quorum read that takes longer than this means the connection's mon is
@@ -134,11 +134,11 @@ impl MonWatch {
             }
             MonDecision::Start(change) => {
                 self.last_said = None;
-                mon_failover::start(ctx, &admin, &mut state, change).await?;
+                failover::start(ctx, &admin, &mut state, change).await?;
             }
             MonDecision::Continue(_) => {
                 self.last_said = None;
-                mon_failover::resume(ctx, &admin, &mut state).await?;
+                failover::resume(ctx, &admin, &mut state).await?;
             }
         }
         Ok(())

@@ -1,5 +1,5 @@
 //! The steps of `rookery osd remove`, run by the command's own process
-//! (see [`crate::osd_remove`] for the record it shares with the supervisor).
+//! (see [`crate::osd::remove`] for the record it shares with the supervisor).
 
 use std::time::{Duration, Instant};
 
@@ -7,13 +7,14 @@ use rookery_ceph::commands as cmd;
 use rookery_core::removal::{check_removal, Drain, OsdLoad, PoolLoad};
 use serde::Serialize;
 
+use super::state;
 use crate::ceph_ops::Admin;
 use crate::error::{CephContext, Error, Result};
 use crate::events::{now_secs, EventLog};
 use crate::layout::Layout;
+use crate::lock;
+use crate::osd::remove::{self as rec, Removal, Stage};
 use crate::osd::{self, RecordKey, SlotRecord};
-use crate::osd_remove::{self as rec, Removal, Stage};
-use crate::{lock, osd_state};
 
 /// What to do.
 #[derive(Debug, Clone)]
@@ -65,7 +66,7 @@ pub async fn remove(
     let admin = Admin::connect(layout, Duration::from_secs(30)).await?;
     let events = EventLog::new(layout.events());
     let name = format!("osd.{id}");
-    let dump = osd_state::dump(&admin).await?;
+    let dump = state::dump(&admin).await?;
     let in_map = dump.osds.iter().any(|o| o.osd == id);
     let mut removal = match rec::read(layout, id) {
         Some(r) if r.stage != Stage::Cancelled => r,
@@ -99,7 +100,7 @@ the pool's size first, or pass --force to remove it anyway (data with no other c
     let deadline = start + opts.timeout;
     let result = async {
         if removal.stage == Stage::Draining && in_map {
-            osd_state::mark_out(&admin, id).await?;
+            state::mark_out(&admin, id).await?;
             if !removal.force {
                 drain(&admin, id, deadline, &mut show).await?;
             }
@@ -113,8 +114,8 @@ the pool's size first, or pass --force to remove it anyway (data with no other c
         wait_stopped(layout, supervisor, id, deadline).await?;
         show(&Progress::Purging);
         if in_map {
-            osd_state::mark_down(&admin, id).await?;
-            osd_state::purge(&admin, id, removal.force).await?;
+            state::mark_down(&admin, id).await?;
+            state::purge(&admin, id, removal.force).await?;
         }
         Ok::<f64, Error>(drained_secs)
     }
@@ -173,7 +174,7 @@ async fn check(
     dump: &cmd::OsdDumpReply,
 ) -> std::result::Result<(), rookery_core::removal::Refusal> {
     let figures = async {
-        let df = osd_state::df(admin).await?;
+        let df = state::df(admin).await?;
         let pools = admin
             .rados()
             .mon_command(&cmd::OsdPoolLsDetail)
@@ -226,7 +227,7 @@ async fn drain(
 ) -> Result<()> {
     let mut last = String::new();
     loop {
-        let df = osd_state::df(admin).await?;
+        let df = state::df(admin).await?;
         let snap = admin.snapshot().await?;
         let d = Drain {
             pgs_on_osd: df.iter().find(|n| n.id == id).map_or(0, |n| n.pgs),
@@ -240,7 +241,7 @@ async fn drain(
             });
             last = detail.clone();
         }
-        if d.done() && osd_state::safe_to_destroy(admin, id).await.unwrap_or(false) {
+        if d.done() && state::safe_to_destroy(admin, id).await.unwrap_or(false) {
             return Ok(());
         }
         if Instant::now() >= deadline {
@@ -291,7 +292,7 @@ async fn put_back(layout: &Layout, admin: &Admin, supervisor: u32, id: u32) {
         }
         _ => rec::clear(layout, id),
     }
-    if let Err(e) = osd_state::mark_in(admin, id).await {
+    if let Err(e) = state::mark_in(admin, id).await {
         tracing::warn!(error = %e, osd = id, "cannot mark the OSD in again");
     }
 }

@@ -41,7 +41,7 @@ impl MonEntry {
     }
 
     /// False when its address cannot be bound at all (cut off: see
-    /// `mon_fault`). Such a mon cannot start; it is not a port conflict, and
+    /// `mon::fault`). Such a mon cannot start; it is not a port conflict, and
     /// the mon watcher replaces it after the timeout.
     pub fn address_usable(&self) -> bool {
         match std::net::TcpListener::bind((self.ip, 0)) {

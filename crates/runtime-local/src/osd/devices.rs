@@ -15,13 +15,13 @@ use rookery_core::devices::{plan_disks, DiskAction, DiskIdentity, KnownDisk, See
 use rookery_core::OsdBacking;
 use rookery_discover::{scan, Device, Roots, Selection, Verdict};
 
+use super::{remove, state};
 use crate::daemons::{self, Kind};
 use crate::error::{Error, IoContext, Result};
 use crate::layout::Layout;
 use crate::osd::{self, DiskInfo, RecordKey, SlotRecord};
 use crate::progress::Progress;
 use crate::reconcile::{Context, Part, Step};
-use crate::{osd_remove, osd_state};
 
 /// How long one scan of the host's devices may take.
 pub const SCAN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -122,7 +122,7 @@ fn known(layout: &Layout, devices: &[Device]) -> Vec<KnownDisk> {
         };
         let mut state = rec.disk_state(layout);
         // An OSD being removed is the removal's: no gone or back for it.
-        if rec.id.is_some_and(|id| osd_remove::in_progress(layout, id)) {
+        if rec.id.is_some_and(|id| remove::in_progress(layout, id)) {
             state = rookery_core::devices::DiskState::Removed;
         }
         out.push(KnownDisk {
@@ -162,7 +162,7 @@ pub async fn apply(env: &Env, devices: &[Device], action: DiskAction) -> Result<
             let mut rec = record(&ctx.layout, key)?;
             if let Some(id) = osd {
                 ctx.sup.stop(&format!("osd.{id}")).await;
-                osd_state::mark_down_out(&ctx.admin, id).await?;
+                state::mark_down_out(&ctx.admin, id).await?;
             }
             rec.gone = Some(why.clone());
             osd::write_record(&ctx.layout, key, &rec)?;
@@ -186,7 +186,7 @@ pub async fn apply(env: &Env, devices: &[Device], action: DiskAction) -> Result<
             osd::write_record(&ctx.layout, key, &rec)?;
             ctx.sup
                 .start(daemons::spec(&ctx.layout, Kind::Osd, &id.to_string()));
-            osd_state::mark_in(&ctx.admin, id).await?;
+            state::mark_in(&ctx.admin, id).await?;
             let who = describe(devices, &path);
             let msg = if was_gone {
                 format!("osd.{id}: disk back at {who}; started it and marked it in")
@@ -257,7 +257,7 @@ async fn create(
     ctx.sup
         .start(daemons::spec(&ctx.layout, Kind::Osd, &id.to_string()));
     // New OSDs come in on their first boot; an earlier id's "out" may linger.
-    osd_state::mark_in(&ctx.admin, id).await?;
+    state::mark_in(&ctx.admin, id).await?;
     Ok(id)
 }
 

@@ -9,8 +9,8 @@ use rookery_core::devices::{DiskAction, DiskState};
 use rookery_discover::{Device, Selection, Verdict};
 
 use crate::daemons::{self, Kind};
-use crate::devices::{apply, create_all, plan, selection, Env};
 use crate::error::{Error, Result};
+use crate::osd::devices::{apply, create_all, plan, selection, Env};
 use crate::osd::{self, RecordKey};
 
 /// What the disks say before the OSDs start.
@@ -27,7 +27,7 @@ pub async fn before_osds(env: &Env) -> Result<DisksAtStart> {
     let sel = selection(layout)?;
     let (devices, actions) = plan(layout, &sel).await?;
     let mut out = DisksAtStart {
-        skip: crate::osd_remove::held_down(layout),
+        skip: crate::osd::remove::held_down(layout),
         started: Vec::new(),
     };
     let mut handled = BTreeSet::new();
@@ -102,7 +102,9 @@ pub async fn check_enough(
         return Ok(None);
     }
     let sel = selection(layout)?;
-    let devices = crate::devices::scan_bounded().await.unwrap_or_default();
+    let devices = crate::osd::devices::scan_bounded()
+        .await
+        .unwrap_or_default();
     let found = format!(
         "{} found no more usable disk{}",
         describe_selection(&sel),

@@ -2,6 +2,11 @@
 //! from `mon_host`; a mon joining a running cluster is made from its current
 //! monmap), and which mons exist.
 
+pub mod failover;
+pub mod fault;
+pub mod state;
+pub mod watch;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -23,7 +23,7 @@ use crate::daemons::{self, Kind};
 use crate::error::{CephContext, Error, IoContext, Result};
 use crate::layout::write_atomic;
 use crate::mon;
-use crate::mon_state::MonState;
+use crate::mon::state::MonState;
 use crate::procs;
 use crate::reconcile::Context;
 

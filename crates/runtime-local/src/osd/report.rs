@@ -7,12 +7,12 @@ use rookery_core::OsdBacking;
 use rookery_discover::{Device, Verdict};
 use serde::Serialize;
 
+use super::remove::{self, Stage};
+use super::state;
 use crate::ceph_ops::Admin;
-use crate::devices::{identity_of, scan_bounded, selection};
 use crate::layout::Layout;
+use crate::osd::devices::{identity_of, scan_bounded, selection};
 use crate::osd::{self, RecordKey};
-use crate::osd_remove::{self, Stage};
-use crate::osd_state;
 
 /// One OSD of this cluster (tombstones included).
 #[derive(Debug, Clone, Serialize)]
@@ -49,7 +49,7 @@ pub struct DeviceStatus {
 /// Every OSD record with Ceph's view of it.
 pub async fn osds(layout: &Layout, admin: Option<&Admin>) -> Vec<OsdStatus> {
     let map = match admin {
-        Some(a) => osd_state::dump(a).await.ok(),
+        Some(a) => state::dump(a).await.ok(),
         None => None,
     };
     osd::all_records(layout)
@@ -59,7 +59,7 @@ pub async fn osds(layout: &Layout, admin: Option<&Admin>) -> Vec<OsdStatus> {
                 .id
                 .filter(|_| rec.removed_at.is_none())
                 .and_then(|id| map.as_ref()?.osds.iter().find(|o| o.osd == id));
-            let removal = rec.id.and_then(|id| osd_remove::read(layout, id));
+            let removal = rec.id.and_then(|id| remove::read(layout, id));
             let state = if rec.removed_at.is_some() {
                 "removed".to_string()
             } else if let Some(why) = &rec.gone {

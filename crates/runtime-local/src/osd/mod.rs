@@ -4,6 +4,13 @@
 //! cut short is finished with the same identity instead of leaking an OSD;
 //! after `rookery osd remove` it stays as a tombstone.
 
+pub mod devices;
+pub mod devices_up;
+pub mod remove;
+pub mod remove_flow;
+pub mod report;
+pub mod state;
+
 use std::io::Read;
 use std::path::Path;
 
