@@ -106,10 +106,12 @@ pub async fn dead_mount(path: &Path) -> Option<String> {
 /// The errors of a mount that lost its server (ceph-csi's list, EACCES aside:
 /// root meets that only when the server refuses it, which a remount repeats).
 fn dead_errno(e: &std::io::Error) -> bool {
+    // ENOTCONN for calls made after the daemon died; ECONNABORTED for one
+    // that was waiting on it when its connection was torn down.
     e.kind() == ErrorKind::NotConnected
         || matches!(
             e.raw_os_error(),
-            Some(libc::ENOTCONN | libc::ESTALE | libc::EIO | libc::EHOSTDOWN)
+            Some(libc::ENOTCONN | libc::ECONNABORTED | libc::ESTALE | libc::EIO | libc::EHOSTDOWN)
         )
 }
 
@@ -130,8 +132,9 @@ mod tests {
     async fn live_and_missing_paths_are_not_dead_mounts() {
         assert_eq!(dead_mount(Path::new("/")).await, None);
         assert_eq!(dead_mount(Path::new("/no/such/path")).await, None);
-        let gone = std::io::Error::from_raw_os_error(libc::ENOTCONN);
-        assert!(dead_errno(&gone));
+        for gone in [libc::ENOTCONN, libc::ECONNABORTED] {
+            assert!(dead_errno(&std::io::Error::from_raw_os_error(gone)));
+        }
         assert!(!dead_errno(&std::io::Error::from_raw_os_error(
             libc::ENOENT
         )));
