@@ -59,6 +59,15 @@ impl Selection {
         })
     }
 
+    /// Whether any device could be selected at all: a devices list, a
+    /// filter or `useAllDevices`.
+    pub fn selects_any(&self) -> bool {
+        !self.devices.is_empty()
+            || self.device_filter.is_some()
+            || self.device_path_filter.is_some()
+            || self.use_all_devices
+    }
+
     /// Use, or every reason not to.
     pub fn judge(&self, d: &Device) -> Verdict {
         let mut reasons = in_use(d);

@@ -29,6 +29,22 @@ fn blank_disk_is_used_with_use_all_devices() {
 }
 
 #[test]
+fn only_a_list_a_filter_or_use_all_devices_selects_anything() {
+    assert!(!Selection::default().selects_any());
+    assert!(all().selects_any());
+    let listed = Selection {
+        devices: vec!["sdb".into()],
+        ..Selection::default()
+    };
+    assert!(listed.selects_any());
+    let filtered = Selection {
+        device_path_filter: Some(Regex::new("^/dev/disk/by-id/").unwrap()),
+        ..Selection::default()
+    };
+    assert!(filtered.selects_any());
+}
+
+#[test]
 fn nothing_is_selected_by_default() {
     assert_eq!(
         skip_one(&Selection::default(), &disk("sdb")),

@@ -93,6 +93,13 @@ fn seen(devices: &[Device], sel: &Selection) -> Vec<SeenDevice> {
 
 /// The disks behind OSDs, from their records. A record made before disks
 /// had identities (a spec device) gets one from the device at its path.
+/// Some OSD record of this cluster is on a device (not a file).
+fn has_disk_osds(layout: &Layout) -> bool {
+    osd::all_records(layout)
+        .iter()
+        .any(|(_, rec)| matches!(rec.backing, OsdBacking::Device { .. }))
+}
+
 fn known(layout: &Layout, devices: &[Device]) -> Vec<KnownDisk> {
     let mut out = Vec::new();
     for (key, mut rec) in osd::all_records(layout) {
@@ -148,6 +155,11 @@ pub struct Env {
 
 /// The plan for the devices on the host now.
 pub async fn plan(layout: &Layout, sel: &Selection) -> Result<(Vec<Device>, Vec<DiskAction>)> {
+    if !sel.selects_any() && !has_disk_osds(layout) {
+        // A cluster of file OSDs only (the default): no disk can become an
+        // OSD and none can go; reading every device each turn is waste.
+        return Ok((Vec::new(), Vec::new()));
+    }
     let devices = scan_bounded().await?;
     let actions = plan_disks(&seen(&devices, sel), &known(layout, &devices));
     Ok((devices, actions))
