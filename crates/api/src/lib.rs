@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod filesystem;
 pub mod health;
 pub mod pool;
+pub mod status;
 pub mod storage;
 
 #[cfg(test)]
@@ -47,7 +48,7 @@ pub use pool::{
 };
 pub use quantity::{human_bytes, Quantity, QuantityError};
 pub use storage::{DeviceSpec, FileOsdSpec, StorageSpec};
-pub use validate::{limits, FieldError, ValidationErrors};
+pub use validate::{limits, FieldError, Platform, ValidationErrors};
 pub use warnings::{Warning, WarningKind};
 
 /// Fields this crate does not model, kept verbatim (Rook settings rookery does not
