@@ -26,6 +26,8 @@ use crate::{structural, Error};
 pub const GROUP: &str = "ceph.rook.io";
 /// The one version, served and stored.
 pub const VERSION: &str = "v1";
+/// `apiVersion` of the three kinds.
+pub const API_VERSION: &str = rookery_api::API_VERSION;
 
 /// What differs between the three CRDs.
 #[derive(Debug, Clone, Copy)]

@@ -1,12 +1,13 @@
 //! rookery on Kubernetes. For now: the CustomResourceDefinitions generated
 //! from `rookery_api`'s types ([`crd`]), the structural-schema rules they
-//! must follow ([`structural`]) and a check of objects against them
-//! ([`openapi`]). The operator (`rookery operator`: kube-runtime
+//! must follow ([`structural`]), a check of objects against them
+//! ([`openapi`]), and a strict reader of the manifests in deploy/ ([`objects`]). The operator (`rookery operator`: kube-runtime
 //! controllers) comes later and builds on these.
 //!
 //! Pure functions, no I/O: the CLI prints, tests compare.
 
 pub mod crd;
+pub mod objects;
 pub mod openapi;
 pub mod structural;
 
