@@ -9,6 +9,10 @@
 //! Unknown fields are never rejected: every object keeps them (`extra`), writes
 //! them back when serialized, and [`Manifest::validate`] reports each one with
 //! its full path.
+//!
+//! The spec types and the [`status`] types derive `schemars::JsonSchema`: the
+//! CRDs' schemas are generated from them (crates/runtime-k8s, `rookery crdgen`),
+//! so their doc comments are what `kubectl explain` shows.
 
 mod de;
 mod manifest;
