@@ -3,6 +3,7 @@
 //! Defaults follow Rook where the local runtime can; where it cannot they are
 //! chosen for one host and say so (e.g. `allowMultiplePerNode` defaults to true).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::de::nullable;
@@ -66,31 +67,38 @@ impl CephCluster {
 }
 
 /// `spec` of a `CephCluster`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ClusterSpec {
     /// The Ceph image (ignored locally: the host's Ceph packages run).
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub ceph_version: CephVersionSpec,
     /// Where Rook keeps state on each node (ignored locally: see `--dir`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir_host_path: Option<String>,
     /// Monitors.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub mon: MonSpec,
     /// Managers and their modules.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub mgr: MgrSpec,
     /// The mgr dashboard.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub dashboard: DashboardSpec,
     /// Network settings, with rookery's `ports`.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub network: NetworkSpec,
     /// Which disks and files become OSDs.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub storage: StorageSpec,
     /// When a mon out of quorum is replaced.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub health_check: HealthCheckSpec,
     /// Other fields, kept.
@@ -184,7 +192,7 @@ impl ClusterSpec {
 }
 
 /// `spec.cephVersion`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct CephVersionSpec {
     /// Container image; the local runtime ignores it and runs the host's Ceph.
@@ -213,10 +221,11 @@ impl CephVersionSpec {
 }
 
 /// `spec.mon`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct MonSpec {
     /// How many monitors: odd, 1 to 9. Default 1.
+    #[schemars(range(min = 1, max = crate::limits::MAX_MONS))]
     pub count: u32,
     /// Several mons on one node. Default true (Rook: false), because the local
     /// runtime has one node.
@@ -252,15 +261,17 @@ impl MonSpec {
 }
 
 /// `spec.mgr`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct MgrSpec {
     /// How many managers (one active, the rest standby): 1 or 2. Default 1.
+    #[schemars(range(min = 1, max = crate::limits::MAX_MGRS))]
     pub count: u32,
     /// Several mgrs on one node. Default true (Rook: false), as for mons.
     pub allow_multiple_per_node: bool,
     /// Modules to enable or disable. Default: `prometheus` enabled. A list given
     /// in the manifest replaces the default.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub modules: Vec<MgrModule>,
     /// Other fields, kept.
@@ -292,10 +303,11 @@ impl MgrSpec {
 }
 
 /// One entry of `spec.mgr.modules`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct MgrModule {
     /// The Ceph mgr module name, e.g. `pg_autoscaler`.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]*$"))]
     pub name: String,
     /// Whether to enable it. Default false, as in Rook: write `enabled: true`.
     pub enabled: bool,
@@ -323,7 +335,7 @@ impl MgrModule {
 }
 
 /// `spec.dashboard`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct DashboardSpec {
     /// Enable the mgr dashboard module. Default true.
@@ -333,6 +345,7 @@ pub struct DashboardSpec {
     pub url_prefix: Option<String>,
     /// The port; unset or 0 means the default, see [`DashboardSpec::port`].
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 65535))]
     pub port: Option<u32>,
     /// Serve HTTPS (with a self-signed certificate). Default true.
     pub ssl: bool,
@@ -374,16 +387,18 @@ impl DashboardSpec {
 }
 
 /// `spec.network`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NetworkSpec {
     /// Rook's network provider (`host`, `multus`); locally daemons use the host network.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["", "host", "multus"]))]
     pub provider: Option<String>,
     /// Rook's host networking switch; locally always on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_network: Option<bool>,
     /// rookery extension: the ports the daemons listen on.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub ports: NetworkPorts,
     /// rookery extension: give each mon its own loopback address, from this
@@ -463,25 +478,32 @@ address); use a lower one, e.g. 127.0.10.1"
 /// `spec.network.ports` (rookery extension). Mon `i` (counting from 0) listens
 /// on `monV2 + i` and `monV1 + i`, so several mons fit on one host. The dashboard
 /// port is `spec.dashboard.port`. All of them are bound on loopback.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NetworkPorts {
     /// msgr2 port of the first mon. Default 3300.
+    #[schemars(range(min = 1, max = 65535))]
     pub mon_v2: u32,
     /// msgr1 (legacy, kernel clients) port of the first mon. Default 6789.
+    #[schemars(range(min = 1, max = 65535))]
     pub mon_v1: u32,
     /// The mgr prometheus module's port. Default 9283.
+    #[schemars(range(min = 1, max = 65535))]
     pub prometheus: u32,
     /// The RBD CSI plugin's metrics and liveness endpoint (`/metrics`,
     /// `/healthz`). Default 9080, the port Rook gives ceph-csi's RBD liveness
     /// metrics.
+    #[schemars(range(min = 1, max = 65535))]
     pub csi_metrics: u32,
     /// The RBD CSI node plugin's metrics and liveness endpoint. Default 9081.
+    #[schemars(range(min = 1, max = 65535))]
     pub csi_node_metrics: u32,
     /// The CephFS CSI plugin's metrics and liveness endpoint (controller
     /// role; runs when the cluster has a filesystem). Default 9082.
+    #[schemars(range(min = 1, max = 65535))]
     pub csi_cephfs_metrics: u32,
     /// The CephFS CSI node plugin's metrics and liveness endpoint. Default 9083.
+    #[schemars(range(min = 1, max = 65535))]
     pub csi_cephfs_node_metrics: u32,
     /// Other fields, kept.
     #[serde(flatten)]

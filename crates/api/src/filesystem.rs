@@ -5,6 +5,7 @@
 //! rookery unchanged: pools `<fs>-metadata` and `<fs>-<dataPool name>`
 //! (`<fs>-data<i>` for an unnamed data pool), MDS daemons `<fs>-a`, `<fs>-b`...
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::de::nullable;
@@ -122,19 +123,21 @@ pub(crate) fn data_pool_name(fs: &str, index: usize, pool: &PoolSpec) -> String 
 }
 
 /// `spec` of a `CephFilesystem`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct FilesystemSpec {
     /// The metadata pool (replicated). Required, as in Rook.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata_pool: Option<PoolSpec>,
     /// The data pools, at least one; each may have a `name`.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub data_pools: Vec<PoolSpec>,
     /// Keep the filesystem when its object is deleted. rookery never deletes
     /// a filesystem (a smaller spec removes nothing), so it is always kept.
     pub preserve_filesystem_on_delete: bool,
     /// The metadata servers.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub metadata_server: MetadataServerSpec,
     /// Other fields, kept.
@@ -189,10 +192,11 @@ fn report_application(pool: &PoolSpec, path: &str, r: &mut Report<'_>) {
 }
 
 /// `spec.metadataServer`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct MetadataServerSpec {
     /// Active MDS ranks (Ceph's `max_mds`). Default 1.
+    #[schemars(range(min = 1))]
     pub active_count: u32,
     /// Standbys replay the active's journal (`allow_standby_replay`), for a
     /// faster takeover. Default false, as in Rook.

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::de::nullable;
@@ -16,10 +17,11 @@ pub const DEFAULT_MON_INTERVAL: Duration = Duration::from_secs(45);
 pub const DEFAULT_MON_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// `spec.healthCheck`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct HealthCheckSpec {
     /// Per-daemon health checks.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub daemon_health: DaemonHealthSpec,
     /// Other fields (Rook's `livenessProbe`, `startupProbe`), kept.
@@ -38,10 +40,11 @@ impl HealthCheckSpec {
 }
 
 /// `spec.healthCheck.daemonHealth`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct DaemonHealthSpec {
     /// The mon quorum check and failover.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub mon: MonHealthSpec,
     /// Other fields (Rook's `osd`, `status`), kept.
@@ -65,7 +68,7 @@ impl DaemonHealthSpec {
 }
 
 /// `spec.healthCheck.daemonHealth.mon`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct MonHealthSpec {
     /// Never replace a mon (quorum is still watched). Default false.

@@ -9,6 +9,10 @@
 //! Unknown fields are never rejected: every object keeps them (`extra`), writes
 //! them back when serialized, and [`Manifest::validate`] reports each one with
 //! its full path.
+//!
+//! The spec types and the [`status`] types derive `schemars::JsonSchema`: the
+//! CRDs' schemas are generated from them (crates/runtime-k8s, `rookery crdgen`),
+//! so their doc comments are what `kubectl explain` shows.
 
 mod de;
 mod manifest;
@@ -21,6 +25,7 @@ pub mod cluster;
 pub mod filesystem;
 pub mod health;
 pub mod pool;
+pub mod status;
 pub mod storage;
 
 #[cfg(test)]
@@ -47,7 +52,7 @@ pub use pool::{
 };
 pub use quantity::{human_bytes, Quantity, QuantityError};
 pub use storage::{DeviceSpec, FileOsdSpec, StorageSpec};
-pub use validate::{limits, FieldError, ValidationErrors};
+pub use validate::{limits, FieldError, Platform, ValidationErrors};
 pub use warnings::{Warning, WarningKind};
 
 /// Fields this crate does not model, kept verbatim (Rook settings rookery does not

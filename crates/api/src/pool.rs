@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::de::{nullable, string_map};
@@ -77,7 +78,7 @@ impl CephBlockPool {
 }
 
 /// `spec` of a `CephBlockPool`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct PoolSpec {
     /// Rook: the pool name when it differs from `metadata.name`; only `.mgr`,
@@ -87,12 +88,14 @@ pub struct PoolSpec {
     /// Where replicas must differ: `osd` (default here) or `host`.
     pub failure_domain: String,
     /// Replication settings.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub replicated: ReplicatedSpec,
     /// Only OSDs of this CRUSH device class (`hdd`, `ssd`, `nvme`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_class: Option<String>,
     /// Pool properties set with `ceph osd pool set` (e.g. `pg_num`), as strings.
+    #[schemars(extend("nullable" = true))]
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
         deserialize_with = "string_map"
@@ -164,10 +167,11 @@ impl PoolSpec {
 }
 
 /// `spec.replicated`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ReplicatedSpec {
     /// Copies of each object: 1 to 7, at most the number of OSDs. Default 3.
+    #[schemars(range(min = 1, max = crate::limits::MAX_REPLICAS))]
     pub size: u32,
     /// Refuse size 1 unless this is false (as Rook). Default true.
     pub require_safe_replica_size: bool,

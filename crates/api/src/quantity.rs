@@ -195,6 +195,25 @@ impl Serialize for Quantity {
     }
 }
 
+/// Kubernetes' quantity schema: an integer (bytes) or a string such as `10Gi`
+/// (`x-kubernetes-int-or-string`, in the one `anyOf` form a structural schema allows).
+impl schemars::JsonSchema for Quantity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "anyOf": [{ "type": "integer" }, { "type": "string" }],
+            "x-kubernetes-int-or-string": true
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Quantity {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct QuantityVisitor;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::de::{nullable, string_map};
@@ -16,7 +17,7 @@ use crate::{Extra, Quantity};
 /// `devicePathFilter` or `useAllDevices` selects (also disks attached
 /// later; `useAllDevices` takes real disks, not loop devices, as Rook).
 /// `useAllNodes` and `nodes` are kept and reported as ignored (one host).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct StorageSpec {
     /// Rook: use every node. Ignored locally (one host).
@@ -32,27 +33,34 @@ pub struct StorageSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_path_filter: Option<String>,
     /// Devices to use whole, e.g. `sdb` or `/dev/disk/by-id/...`.
+    #[schemars(extend("nullable" = true))]
     #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
     pub devices: Vec<DeviceSpec>,
     /// OSD settings for all devices (Rook's keys: `deviceClass`, `osdsPerDevice`, ...).
+    #[schemars(extend("nullable" = true))]
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
         deserialize_with = "string_map"
     )]
     pub config: BTreeMap<String, String>,
     /// Rook: per-node selections, kept as written. Ignored locally.
+    #[schemars(extend("nullable" = true))]
     #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
     pub nodes: Vec<serde_json::Value>,
     /// Ceph's full ratio (writes stop), e.g. 0.95. Unset: Ceph's default.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub full_ratio: Option<f64>,
     /// Ceph's backfill-full ratio, e.g. 0.90. Unset: Ceph's default.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub backfill_full_ratio: Option<f64>,
     /// Ceph's near-full ratio (health warning), e.g. 0.85. Unset: Ceph's default.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub near_full_ratio: Option<f64>,
     /// rookery extension: file-backed OSDs for the local runtime.
+    #[schemars(extend("nullable" = true))]
     #[serde(deserialize_with = "nullable")]
     pub files: FileOsdSpec,
     /// Other fields, kept.
@@ -125,7 +133,7 @@ spec.storage.devices";
 }
 
 /// One entry of `spec.storage.devices`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct DeviceSpec {
     /// `sdb` (meaning `/dev/sdb`) or a path under `/dev/`.
@@ -134,6 +142,7 @@ pub struct DeviceSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fullpath: Option<String>,
     /// OSD settings for this device.
+    #[schemars(extend("nullable" = true))]
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
         deserialize_with = "string_map"
@@ -200,10 +209,11 @@ fn normalize_device(raw: &str) -> Result<String, String> {
 
 /// `spec.storage.files` (rookery extension): bluestore OSDs on sparse files in
 /// the cluster directory, for the local runtime.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct FileOsdSpec {
     /// How many file-backed OSDs: 0 to 64. Default 3.
+    #[schemars(range(max = crate::limits::MAX_FILE_OSDS))]
     pub count: u32,
     /// The (sparse) size of each file: 10Gi to 16Ti. Default 10Gi.
     pub size: Quantity,

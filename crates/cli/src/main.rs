@@ -71,6 +71,8 @@ enum Command {
     /// The local cluster's OSDs: `osd remove <id>` drains and purges one.
     #[command(subcommand)]
     Osd(cmd::osd::OsdCommand),
+    /// Print the CRDs (CephCluster, CephBlockPool, CephFilesystem) generated from the types.
+    Crdgen(cmd::crdgen::CrdgenArgs),
     /// Benchmarks (print figures against a baseline measured in the same run).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         Command::Discover(a) => cmd::discover::run(a),
         Command::Osd(o) => cmd::osd::run(o),
         Command::Bench(b) => cmd::bench::run(b),
+        Command::Crdgen(a) => cmd::crdgen::run(a),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 mod defaults;
 mod filesystem;
 mod loading;
+mod platform;
 mod rook_example;
 mod roundtrip;
 mod rules;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::limits::*;
-use super::{Checker, FieldError};
+use super::{Checker, FieldError, Platform};
 use crate::cluster::KUBERNETES_ONLY_MGR_MODULES;
 use crate::health::{parse_duration, DURATION_FORMS};
 use crate::meta::{label_problem, subdomain_problem};
@@ -12,11 +12,13 @@ use crate::{CephCluster, ClusterSpec, Warning};
 
 pub(super) fn check(
     cluster: &CephCluster,
+    platform: Platform,
     errors: &mut Vec<FieldError>,
     warnings: &mut Vec<Warning>,
 ) {
     let mut c = Checker {
         object: cluster.object_ref(),
+        platform,
         errors,
     };
     let meta = &cluster.metadata;
@@ -41,7 +43,9 @@ pub(super) fn check(
         &mut c,
         &mut Report::new(cluster.object_ref(), warnings),
     );
-    check_ports(spec, &mut c);
+    if c.local() {
+        check_ports(spec, &mut c);
+    }
     check_storage(spec, &mut c);
     check_mon_health(spec, &mut c);
 }
@@ -64,6 +68,9 @@ fn check_mon_health(spec: &ClusterSpec, c: &mut Checker<'_>) {
             ),
             Ok(_) => {}
         }
+    }
+    if !c.local() {
+        return;
     }
     if let Err(problem) = spec.network.first_mon_ip() {
         c.error("spec.network.firstMonAddress", problem);
@@ -118,7 +125,7 @@ fn check_daemons(spec: &ClusterSpec, c: &mut Checker<'_>) {
 /// Everything runs on this host: more than one daemon of a kind needs
 /// `allowMultiplePerNode`.
 fn one_host(c: &mut Checker<'_>, field: &'static str, count: u32, allow: bool, what: &str) {
-    if count > 1 && !allow {
+    if c.local() && count > 1 && !allow {
         c.error(
             field,
             format!(
@@ -284,6 +291,40 @@ fn check_ports(spec: &ClusterSpec, c: &mut Checker<'_>) {
 }
 
 fn check_storage(spec: &ClusterSpec, c: &mut Checker<'_>) {
+    if c.local() {
+        check_files(spec, c);
+    }
+    let storage = &spec.storage;
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, d) in storage.devices.iter().enumerate() {
+        let field = if d.fullpath.as_deref().is_some_and(|p| !p.is_empty()) {
+            "fullpath"
+        } else {
+            "name"
+        };
+        let path = format!("spec.storage.devices[{i}].{field}");
+        match d.path() {
+            Err(problem) => c.error(&path, problem),
+            Ok(dev) => {
+                if let Some(first) = seen.get(&dev) {
+                    c.error(
+                        &path,
+                        format!(
+                            "{dev} is already listed as spec.storage.devices[{first}]; list \
+each device once"
+                        ),
+                    );
+                } else {
+                    seen.insert(dev, i);
+                }
+            }
+        }
+    }
+    check_ratios(spec, c);
+}
+
+/// `spec.storage.files` and the OSD count: the local runtime's OSDs.
+fn check_files(spec: &ClusterSpec, c: &mut Checker<'_>) {
     let storage = &spec.storage;
     let files = &storage.files;
     if files.count > MAX_FILE_OSDS {
@@ -317,32 +358,6 @@ more files instead",
             ),
         );
     }
-
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, d) in storage.devices.iter().enumerate() {
-        let field = if d.fullpath.as_deref().is_some_and(|p| !p.is_empty()) {
-            "fullpath"
-        } else {
-            "name"
-        };
-        let path = format!("spec.storage.devices[{i}].{field}");
-        match d.path() {
-            Err(problem) => c.error(&path, problem),
-            Ok(dev) => {
-                if let Some(first) = seen.get(&dev) {
-                    c.error(
-                        &path,
-                        format!(
-                            "{dev} is already listed as spec.storage.devices[{first}]; list \
-each device once"
-                        ),
-                    );
-                } else {
-                    seen.insert(dev, i);
-                }
-            }
-        }
-    }
     // With a filter, the disks are counted on the host (`up` refuses there
     // when none matches).
     if spec.osd_count() == 0 && !storage.filters_devices() {
@@ -354,7 +369,6 @@ spec.storage.devices, or select them with spec.storage.deviceFilter"
                 .into(),
         );
     }
-    check_ratios(spec, c);
 }
 
 fn check_ratios(spec: &ClusterSpec, c: &mut Checker<'_>) {

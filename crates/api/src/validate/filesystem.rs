@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use super::limits::*;
 use super::pool::{check_replication, osd_summary};
-use super::{Checker, FieldError};
+use super::{Checker, FieldError, Platform};
 use crate::filesystem::data_pool_name;
 use crate::meta::{label_problem, subdomain_problem};
 use crate::{CephFilesystem, Manifest, ObjectRef};
 
-pub(super) fn check(m: &Manifest, errors: &mut Vec<FieldError>) {
+pub(super) fn check(m: &Manifest, platform: Platform, errors: &mut Vec<FieldError>) {
     let (osds, osd_summary) = osd_summary(m);
     // Every Ceph pool name in use, and who defines it: a filesystem pool must
     // not be a block pool or another filesystem's pool.
@@ -28,6 +28,7 @@ pub(super) fn check(m: &Manifest, errors: &mut Vec<FieldError>) {
     for fs in &m.filesystems {
         let mut c = Checker {
             object: fs.object_ref(),
+            platform,
             errors,
         };
         let name_ok = check_name(fs, m, &mut c);
@@ -192,7 +193,7 @@ fn check_mds(fs: &CephFilesystem, c: &mut Checker<'_>) {
             path,
             "0; a filesystem needs at least one active metadata server: use 1".into(),
         ),
-        n if n > MAX_ACTIVE_MDS => c.error(
+        n if c.local() && n > MAX_ACTIVE_MDS => c.error(
             path,
             format!(
                 "{n} is more than {MAX_ACTIVE_MDS}; each active rank runs with a standby, so \

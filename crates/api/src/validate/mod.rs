@@ -40,6 +40,19 @@ pub mod limits {
     pub const MAX_ACTIVE_MDS: u32 = 8;
 }
 
+/// Where a manifest is meant to run: the rules that come from running on one
+/// host apply to the local runtime only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// `rookery up`: every daemon on this host, file-backed OSDs, loopback ports.
+    Local,
+    /// The Kubernetes operator: daemons spread over nodes, OSDs found on the
+    /// nodes. Skips the one-host rules (`allowMultiplePerNode`, failure domain
+    /// `osd`, replicas at most the OSDs in the spec, `spec.network.ports`,
+    /// `spec.storage.files`, the MDS limit of one host).
+    Kubernetes,
+}
+
 /// One broken rule: where, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
@@ -92,6 +105,12 @@ impl Manifest {
     /// other than `osd` and `host` are errors, and `host` with more than one copy
     /// too: all local OSDs share one host, so such a pool could never be placed.
     pub fn validate(&self) -> Result<Vec<Warning>, ValidationErrors> {
+        self.validate_for(Platform::Local)
+    }
+
+    /// [`Manifest::validate`] for a platform: [`Platform::Kubernetes`] leaves out
+    /// the rules that only hold on one host.
+    pub fn validate_for(&self, platform: Platform) -> Result<Vec<Warning>, ValidationErrors> {
         let mut warnings = self.warnings.clone();
         self.cluster.report(&mut warnings);
         for pool in &self.pools {
@@ -101,9 +120,9 @@ impl Manifest {
             fs.report(&mut warnings);
         }
         let mut errors = Vec::new();
-        cluster::check(&self.cluster, &mut errors, &mut warnings);
-        pool::check(self, &mut errors);
-        filesystem::check(self, &mut errors);
+        cluster::check(&self.cluster, platform, &mut errors, &mut warnings);
+        pool::check(self, platform, &mut errors);
+        filesystem::check(self, platform, &mut errors);
         if errors.is_empty() {
             Ok(warnings)
         } else {
@@ -115,10 +134,16 @@ impl Manifest {
 /// Collects errors about one object.
 struct Checker<'a> {
     object: ObjectRef,
+    platform: Platform,
     errors: &'a mut Vec<FieldError>,
 }
 
 impl Checker<'_> {
+    /// The one-host rules apply.
+    fn local(&self) -> bool {
+        self.platform == Platform::Local
+    }
+
     fn error(&mut self, path: &str, message: String) {
         self.errors.push(FieldError {
             object: self.object.clone(),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::limits::*;
-use super::{Checker, FieldError};
+use super::{Checker, FieldError, Platform};
 use crate::meta::subdomain_problem;
 use crate::warnings::join;
 use crate::{CephBlockPool, Manifest, ObjectRef, PoolSpec};
@@ -22,12 +22,13 @@ pub(super) fn osd_summary(m: &Manifest) -> (u32, String) {
     (osds, summary)
 }
 
-pub(super) fn check(m: &Manifest, errors: &mut Vec<FieldError>) {
+pub(super) fn check(m: &Manifest, platform: Platform, errors: &mut Vec<FieldError>) {
     let (osds, osd_summary) = osd_summary(m);
     let mut names: BTreeMap<&str, ObjectRef> = BTreeMap::new();
     for pool in &m.pools {
         let mut c = Checker {
             object: pool.object_ref(),
+            platform,
             errors,
         };
         check_pool_names(pool, m, &mut c);
@@ -134,7 +135,7 @@ requireSafeReplicaSize: false)"
             &size_path,
             format!("{n} is more than {MAX_REPLICAS} copies; use 3"),
         ),
-        n if osds > 0 && n > osds => {
+        n if c.local() && osds > 0 && n > osds => {
             let fix = match defaulted {
                 Some(start) => format!("{start} replicated.size {osds} or less"),
                 None => format!("add OSDs or set {size_path} to {osds} or less"),
@@ -158,7 +159,9 @@ requireSafeReplicaSize: false)"
     }
     let domain = spec.failure_domain();
     let domain_path = join(path, "failureDomain");
-    if !FAILURE_DOMAINS.contains(&domain) {
+    if !c.local() {
+        // Across nodes any CRUSH bucket type works; Ceph refuses an unknown one.
+    } else if !FAILURE_DOMAINS.contains(&domain) {
         c.error(
             &domain_path,
             format!(

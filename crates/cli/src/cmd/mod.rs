@@ -6,6 +6,7 @@ pub mod bench_heal;
 pub mod bench_mons;
 pub mod bench_node;
 pub mod bench_timing;
+pub mod crdgen;
 pub mod csi;
 pub mod discover;
 pub mod down;
