@@ -285,6 +285,7 @@ pub mod csi;
 pub mod devices;
 pub mod faults;
 pub mod full;
+pub mod full_rbd;
 pub mod mds;
 pub mod mons;
 pub mod recovery;
