@@ -152,7 +152,12 @@ impl<I: ImageIo> Filesystem for ImageFs<I> {
 
     fn open(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         if ino == FILE {
-            reply.opened(FileHandle(0), FopenFlags::empty());
+            // Direct I/O with parallel writes: the kernel takes the inode lock
+            // shared, not exclusive, for each write, so a loop device's queue
+            // reaches the server at its full depth; and no page cache here
+            // (the loop device and its filesystem have their own).
+            let flags = FopenFlags::FOPEN_DIRECT_IO | FopenFlags::FOPEN_PARALLEL_DIRECT_WRITES;
+            reply.opened(FileHandle(0), flags);
         } else {
             reply.error(Errno::EISDIR);
         }
