@@ -118,10 +118,16 @@ fn open_image(args: &ServeArgs, doing: &str) -> Result<BlockImage, Error> {
 /// would every stat of the image file. Detaches the mount first, so the
 /// mount point does not stay behind as a dead mount.
 fn watch_cluster(conf: PathBuf, mountpoint: PathBuf) {
-    std::thread::spawn(move || loop {
-        std::thread::sleep(WATCH_INTERVAL);
-        if !cluster_gone(&conf) {
-            continue;
+    std::thread::spawn(move || {
+        // Twice in a row: a conf being replaced is never missing (it is
+        // renamed into place), but one miss is not worth a volume.
+        let mut misses = 0;
+        loop {
+            std::thread::sleep(WATCH_INTERVAL);
+            misses = if cluster_gone(&conf) { misses + 1 } else { 0 };
+            if misses >= 2 {
+                break;
+            }
         }
         tracing::warn!(conf = %conf.display(), "the cluster is gone; unmounting and exiting");
         let _ = crate::node::fuse::detach(&mountpoint);
