@@ -151,5 +151,14 @@ extern "C" {
         len: size_t,
         buf: *const c_char,
     ) -> libc::ssize_t;
+    pub fn rbd_write_zeroes(
+        image: rbd_image_t,
+        ofs: u64,
+        len: size_t,
+        zero_flags: c_int,
+        op_flags: c_int,
+    ) -> libc::ssize_t;
+    pub fn rbd_flush(image: rbd_image_t) -> c_int;
+    pub fn rbd_get_size(image: rbd_image_t, size: *mut u64) -> c_int;
     pub fn rbd_get_create_timestamp(image: rbd_image_t, timestamp: *mut libc::timespec) -> c_int;
 }

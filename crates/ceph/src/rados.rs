@@ -49,7 +49,9 @@ impl ConnectOptions {
 
     /// The options we set on the handle, in order. Timeouts are whole seconds, at least 1:
     /// Ceph reads them as integers and 0 would mean "wait forever".
-    fn settings(&self) -> Result<Vec<(CString, CString)>> {
+    /// `block_io`: for a block device's data path (see
+    /// [`Rados::connect_for_block_io`]).
+    fn settings(&self, block_io: bool) -> Result<Vec<(CString, CString)>> {
         let secs = CString::new(self.timeout_secs().to_string()).expect("digits contain no NUL");
         let mut settings = Vec::new();
         if let Some(keyring) = &self.keyring {
@@ -60,7 +62,12 @@ impl ConnectOptions {
             c"rados_mon_op_timeout",
             c"rados_osd_op_timeout",
         ] {
-            settings.push((option.to_owned(), secs.clone()));
+            if option != c"rados_osd_op_timeout" || !block_io {
+                settings.push((option.to_owned(), secs.clone()));
+            }
+        }
+        if block_io {
+            settings.push((c"rbd_cache".to_owned(), c"false".to_owned()));
         }
         Ok(settings)
     }
@@ -87,13 +94,27 @@ struct Inner {
 impl Rados {
     /// Connects, failing with a timeout errno after about `opts.timeout` if no mon answers.
     pub async fn connect(opts: ConnectOptions) -> Result<Self> {
+        Self::connect_with(opts, false).await
+    }
+
+    /// As [`Rados::connect`], for a block device's data path: OSD operations
+    /// wait as long as they take (a timed-out write would become an I/O error
+    /// under a filesystem, and a slow cluster is not a failed write), and
+    /// librbd's cache is off (a write is acknowledged once the OSDs have it,
+    /// so its error is its own, not a later flush's). Connecting and mon
+    /// commands stay bounded.
+    pub async fn connect_for_block_io(opts: ConnectOptions) -> Result<Self> {
+        Self::connect_with(opts, true).await
+    }
+
+    async fn connect_with(opts: ConnectOptions, block_io: bool) -> Result<Self> {
         let entity = opts.entity();
         let conf_text = opts.conf.display().to_string();
         let op = format!("connect to the cluster as '{entity}' with conf '{conf_text}'");
         let started = Instant::now();
         let name = c_name("entity name", &entity)?;
         let conf = c_path("conf path", &opts.conf)?;
-        let settings = opts.settings()?;
+        let settings = opts.settings(block_io)?;
         let hint = connect_hint(opts.timeout_secs());
         let (cluster, fsid) = run(|| op.clone(), {
             let op = op.clone();
@@ -297,7 +318,7 @@ mod tests {
         let mut opts = ConnectOptions::new("c");
         opts.timeout = Duration::from_millis(2500);
         opts.keyring = Some("/k".into());
-        let settings = opts.settings().unwrap();
+        let settings = opts.settings(false).unwrap();
         assert_eq!(settings[0], (c"keyring".to_owned(), c"/k".to_owned()));
         for name in [
             c"client_mount_timeout",
@@ -309,6 +330,9 @@ mod tests {
                 "{name:?}"
             );
         }
+        let block = opts.settings(true).unwrap();
+        assert!(!block.iter().any(|(k, _)| k == c"rados_osd_op_timeout"));
+        assert!(block.contains(&(c"rbd_cache".to_owned(), c"false".to_owned())));
         opts.timeout = Duration::ZERO;
         assert_eq!(opts.timeout_secs(), 1);
     }

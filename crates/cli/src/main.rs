@@ -76,6 +76,9 @@ enum Command {
     /// Benchmarks (print figures against a baseline measured in the same run).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// The RBD node plugin's FUSE image server (started by the plugin).
+    #[command(hide = true)]
+    RbdFuseServe(cmd::rbd_fuse_serve::RbdFuseServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Osd(o) => cmd::osd::run(o),
         Command::Bench(b) => cmd::bench::run(b),
         Command::Crdgen(a) => cmd::crdgen::run(a),
+        Command::RbdFuseServe(a) => cmd::rbd_fuse_serve::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,8 +1,8 @@
 //! The RBD Node service over gRPC, as a real `rookery csi --node` process on the
-//! shared cluster, mapping with what this machine has (rbd-fuse + loop here):
+//! shared cluster, mapping with what this machine has (the FUSE image server + loop here):
 //! the full lifecycle ten times, raw block, the single-writer rule, a volume
 //! from a snapshot holding its data, expansion, a plugin restart keeping data,
-//! a dead rbd-fuse found and healed, and bad requests naming their field.
+//! a dead image server found and healed, and bad requests naming their field.
 
 mod common;
 
@@ -186,7 +186,7 @@ fn bytes_of(usage: &[VolumeUsage]) -> &VolumeUsage {
         .expect("a bytes entry")
 }
 
-/// rbd-fuse processes serving mounts under `state_dir`.
+/// FUSE image servers (`rookery-rbd-fuse`) serving mounts under `state_dir`.
 fn rbd_fuse_pids(state_dir: &Path) -> Vec<i32> {
     let needle = state_dir.display().to_string();
     let mut pids = Vec::new();
@@ -196,7 +196,7 @@ fn rbd_fuse_pids(state_dir: &Path) -> Vec<i32> {
         };
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.starts_with("rbd-fuse") && cmdline.contains(&needle) {
+        if cmdline.starts_with("rookery-rbd-fuse ") && cmdline.contains(&needle) {
             pids.push(pid);
         }
     }
@@ -549,11 +549,11 @@ async fn a_dead_rbd_fuse_is_reported_and_healed_by_the_next_stage() {
         let vol = env.create("dead", 64 * MIB).await;
         env.stage(&vol, "dead", cap.clone()).await;
         let staged = env.staging("dead").join(&vol.volume_id);
-        // Acknowledged by fsync before rbd-fuse dies: must survive it.
+        // Acknowledged by fsync before the image server dies: must survive it.
         let data = pattern(5, 4 * MIB as usize);
         write_file(&staged.join("synced"), &data);
         let pids = rbd_fuse_pids(&env.plugin.state_dir);
-        assert_eq!(pids.len(), 1, "one rbd-fuse per staged volume");
+        assert_eq!(pids.len(), 1, "one image server per staged volume");
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pids[0]),
             nix::sys::signal::SIGKILL,
@@ -561,7 +561,10 @@ async fn a_dead_rbd_fuse_is_reported_and_healed_by_the_next_stage() {
         .unwrap();
         let start = std::time::Instant::now();
         while !rbd_fuse_pids(&env.plugin.state_dir).is_empty() {
-            assert!(start.elapsed().as_secs() < 10, "rbd-fuse did not die");
+            assert!(
+                start.elapsed().as_secs() < 10,
+                "the image server did not die"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
 

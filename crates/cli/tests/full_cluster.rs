@@ -1,10 +1,11 @@
 //! A full cluster, end to end, on a private cluster whose one 10 GiB OSD is
-//! "full" at 20 %: filling it gives ENOSPC at a CephFS client and
-//! RESOURCE_EXHAUSTED at the CSI controller (not a hang), an RBD volume's
-//! writes wait (rbd-fuse cannot report the error safely) and resume, no daemon
-//! aborts or restarts, `status` and the RBD node plugin's volume health say
-//! why and what to do, and deleting a volume while full brings writes back on
-//! the same mounts.
+//! "full" at 20 %: filling it gives ENOSPC at a CephFS client, at a raw block
+//! RBD volume and (as ENOSPC or EIO at fsync) at an ext4 RBD volume, and
+//! RESOURCE_EXHAUSTED at the CSI controller (never a hang); no daemon aborts
+//! or restarts, `status` and the RBD node plugin's volume health say why and
+//! what to do, deleting a volume while full brings writes back (the ext4
+//! volume after a remount), and `down --purge` of a full cluster with RBD
+//! volumes mounted finishes and leaves no loop device or FUSE server.
 
 mod common;
 
@@ -13,6 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::full::{self, volume, volume_ok, Ratios};
+use common::full_rbd::RawBlock;
 use common::{rookery, text};
 
 const MIB: u64 = 1 << 20;
@@ -23,6 +25,27 @@ const RATIOS: Ratios = Ratios {
 };
 /// Generous: the machine is shared.
 const WAIT: Duration = Duration::from_secs(120);
+/// How long a write on a full cluster may take to fail (it must not hang).
+const FAIL_WAIT: Duration = Duration::from_secs(60);
+
+/// Runs `f` on a thread; panics naming `what` if it takes over `limit` (a
+/// hang becomes a failure; the stuck thread is left behind).
+fn bounded<T: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("{what} did not finish within {limit:?}: it hangs"))
+}
+
+fn errno(r: &std::io::Result<()>) -> Option<i32> {
+    r.as_ref().err().and_then(std::io::Error::raw_os_error)
+}
 
 #[test]
 fn a_full_cluster_refuses_writes_says_why_and_recovers_when_data_is_deleted() {
@@ -41,6 +64,9 @@ fn a_full_cluster_refuses_writes_says_why_and_recovers_when_data_is_deleted() {
     volume_ok(&c, &["mount", "filler", &path(&at("filler"))]);
     volume_ok(&c, &["create", "app", "--size", "1G"]);
     volume_ok(&c, &["mount", "app", &path(&at("app"))]);
+    let raw = RawBlock::new(&c, "raw", 256 * MIB, mnt.path());
+    raw.write_direct(0, &full::chunk(7))
+        .expect("a raw block write while there is room");
     volume_ok(&c, &["--type", "fs", "create", "share", "--size", "4G"]);
     volume_ok(&c, &["--type", "fs", "mount", "share", &path(&at("share"))]);
 
@@ -125,19 +151,38 @@ fn a_full_cluster_refuses_writes_says_why_and_recovers_when_data_is_deleted() {
         eprintln!("{args:?} refused in {} ms", started.elapsed().as_millis());
     }
 
-    // 4. An RBD volume's write waits (it neither fails nor is lost).
+    // 4. RBD volumes: a write that needs room fails at once, reads work.
+    let raw = std::sync::Arc::new(raw);
+    let fresh = 64 * MIB;
+    let r = {
+        let raw = raw.clone();
+        bounded(
+            "a raw block write on a full cluster",
+            FAIL_WAIT,
+            move || raw.write_direct(fresh, &full::chunk(8)),
+        )
+    };
+    assert_eq!(errno(&r), Some(nix::errno::Errno::ENOSPC as i32), "{r:?}");
+    let back = raw.read_direct(0, full::CHUNK).expect("a read when full");
+    assert!(back == full::chunk(7), "data written before differs");
+    // ext4 takes the write into the page cache; writeback fails, and fsync
+    // says so (the kernel passes ENOSPC on, or EIO once ext4 gives up).
     let app_file = at("app").join("data");
-    let (tx, rx) = mpsc::channel();
-    {
+    let r = {
         let app_file = app_file.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(full::write_file(&app_file, 8 * MIB));
-        });
-    }
-    match rx.recv_timeout(Duration::from_secs(10)) {
-        Err(mpsc::RecvTimeoutError::Timeout) => {}
-        other => panic!("an RBD write on a full cluster should wait, got {other:?}"),
-    }
+        bounded(
+            "an ext4 write + fsync on a full cluster",
+            FAIL_WAIT,
+            move || full::write_file(&app_file, 8 * MIB),
+        )
+    };
+    let seen = errno(&r);
+    eprintln!("ext4 on a full RBD volume: write_file -> {r:?}");
+    assert!(
+        seen == Some(nix::errno::Errno::ENOSPC as i32)
+            || seen == Some(nix::errno::Errno::EIO as i32),
+        "ext4 on a full cluster: {r:?}"
+    );
     // The node plugin says why: the volume is DEGRADED while its pool is full.
     let app_id = full::volume_id(&c, "app");
     let health = full::rbd_volume_health(&c, &app_id, &at("app"));
@@ -168,11 +213,24 @@ fn a_full_cluster_refuses_writes_says_why_and_recovers_when_data_is_deleted() {
 
     assert_eq!(full::rbd_volume_health(&c, &app_id, &at("app")), []);
 
-    // The waiting RBD write completes, with its data, on the same mount.
-    let done = rx
-        .recv_timeout(WAIT)
-        .expect("the waiting RBD write finishes once there is room");
-    done.expect("the waiting RBD write succeeds");
+    // The raw block volume writes again as it is.
+    raw.write_direct(fresh, &full::chunk(8))
+        .expect("a raw block write once there is room");
+    assert!(raw.read_direct(fresh, full::CHUNK).unwrap() == full::chunk(8));
+    // ext4 whose writeback failed writes again on the same mount (the failed
+    // writeback is no filesystem error); it also unmounts (it does not hang)
+    // and mounts again cleanly, and writes then.
+    full::write_file(&at("app").join("same-mount"), 8 * MIB)
+        .expect("ext4 writes again on the same mount");
+    bounded("unmount of the ext4 volume", WAIT, {
+        let c = c.dir.clone();
+        move || {
+            let o = rookery(&["volume", "--dir", c.to_str().unwrap(), "unmount", "app"]);
+            assert!(o.status.success(), "{}", text(&o));
+        }
+    });
+    volume_ok(&c, &["mount", "app", &path(&at("app"))]);
+    full::write_file(&app_file, 8 * MIB).expect("ext4 writes again after a remount");
     let back = std::fs::read(&app_file).unwrap();
     assert_eq!(back.len() as u64, 8 * MIB);
     assert!(back[..full::CHUNK] == full::chunk(1)[..], "data differs");
@@ -237,6 +295,44 @@ fn a_full_cluster_refuses_writes_says_why_and_recovers_when_data_is_deleted() {
         c.dir.join("crash").display()
     );
 
-    volume_ok(&c, &["unmount", "app"]);
-    volume_ok(&c, &["--type", "fs", "unmount", "share"]);
+    // 8. Full again with RBD volumes mounted: `down --purge` finishes and
+    // leaves no loop device, mount or FUSE image server of the cluster.
+    let again = full::fill_until_error(&at("share").join("fill3"), 4 << 30);
+    assert!(again.error.is_some(), "{again:?}");
+    c.wait_status("writes refused for the purge", WAIT, |s| {
+        full::capacity(s)["writes_refused"] == true
+    });
+    let started = Instant::now();
+    let dir = c.dir.clone();
+    let o = bounded(
+        "down --purge of a full cluster",
+        Duration::from_secs(300),
+        move || {
+            rookery(&[
+                "down",
+                "--purge",
+                "--yes-really-destroy-data",
+                "--dir",
+                dir.to_str().unwrap(),
+            ])
+        },
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    eprintln!(
+        "down --purge of the full cluster took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        full::loops_of(&c.dir).is_empty(),
+        "{:?}",
+        full::loops_of(&c.dir)
+    );
+    assert!(full::fuse_daemons_of(&c.dir).is_empty());
+    let table = rookery_csi::node::mountinfo::read().unwrap();
+    assert!(
+        !table
+            .iter()
+            .any(|e| e.mount_point.starts_with(&c.dir) || e.mount_point.starts_with(mnt.path())),
+        "mounts left behind"
+    );
 }

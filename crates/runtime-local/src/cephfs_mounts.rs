@@ -33,15 +33,17 @@ pub fn fuse_daemons(conf: &Path) -> Vec<(u32, PathBuf)> {
         .collect()
 }
 
-/// Stops the cluster's ceph-fuse daemons (their mounts already detached):
-/// SIGTERM, up to 10 s to finish with the cluster still up, then SIGKILL. A
-/// ceph-fuse left behind would wait on the stopped cluster forever.
+/// Stops the cluster's FUSE daemons, ceph-fuse and the RBD image servers
+/// (their mounts already detached): SIGTERM, up to 10 s to finish with the
+/// cluster still up, then SIGKILL. One left behind would wait on the stopped
+/// cluster forever.
 pub fn stop_fuse_daemons(layout: &Layout) {
     use nix::sys::signal::Signal;
-    let pids: Vec<u32> = fuse_daemons(&layout.conf())
+    let mut pids: Vec<u32> = fuse_daemons(&layout.conf())
         .into_iter()
         .map(|(pid, _)| pid)
         .collect();
+    pids.extend(image_servers(&layout.conf()));
     for &pid in &pids {
         procs::signal(pid, Signal::SIGTERM);
     }
@@ -49,13 +51,33 @@ pub fn stop_fuse_daemons(layout: &Layout) {
     while pids.iter().any(|&p| procs::alive(p)) {
         if std::time::Instant::now() > deadline {
             for &pid in pids.iter().filter(|&&p| procs::alive(p)) {
-                tracing::warn!(pid, "ceph-fuse did not stop; killing it");
+                tracing::warn!(pid, "FUSE daemon did not stop; killing it");
                 procs::signal(pid, Signal::SIGKILL);
             }
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// The RBD node plugin's FUSE image servers of the cluster whose ceph.conf is
+/// `conf` (their process name is fixed, their `--conf` names the cluster).
+pub fn image_servers(conf: &Path) -> Vec<u32> {
+    let conf = conf.display().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            procs::cmdline(pid).is_some_and(|args| {
+                args.first().map(String::as_str)
+                    == Some(rookery_csi::rbd::image_server::PROCESS_NAME)
+                    && args.contains(&conf)
+            })
+        })
+        .collect()
 }
 
 /// The first argument that is neither an option nor an option's value.

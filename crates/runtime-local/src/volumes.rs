@@ -77,9 +77,14 @@ fn mounts_of(table: &[MountEntry], loops: &[(PathBuf, (u32, u32))]) -> Vec<Volum
         .collect()
 }
 
-/// Lazily unmounts every volume mount and FUSE mount of the cluster and
-/// detaches its loop devices. For `down --purge` only: the data goes anyway.
+/// Lazily unmounts every volume mount and FUSE mount of the cluster, detaches
+/// its loop devices and stops its FUSE daemons. For `down --purge` only: the
+/// data goes anyway. The loop devices are noted first: once the FUSE mounts
+/// under their backing files are detached, those paths no longer lie under
+/// the cluster and the devices could not be found (they would leak, and a
+/// `losetup -a` would stat a file whose server waits on a gone cluster).
 pub fn release_all(layout: &Layout) {
+    let loops = loops_under(layout.root());
     let mut mounts: Vec<PathBuf> = mounted(layout).into_iter().map(|m| m.mount_point).collect();
     let table = mountinfo::read().unwrap_or_default();
     mounts.extend(
@@ -95,8 +100,9 @@ pub fn release_all(layout: &Layout) {
             tracing::warn!(mount = %m.display(), error = %e, "cannot unmount");
         }
     }
-    crate::cephfs_mounts::stop_fuse_daemons(layout);
-    for (device, _) in loops_under(layout.root()) {
+    // Detached before their servers stop: a device still held by a lazily
+    // unmounted filesystem detaches itself once that lets go (autoclear).
+    for (device, _) in loops {
         let status = std::process::Command::new("losetup")
             .arg("-d")
             .arg(&device)
@@ -105,6 +111,7 @@ pub fn release_all(layout: &Layout) {
             tracing::warn!(device = %device.display(), "cannot detach loop device");
         }
     }
+    crate::cephfs_mounts::stop_fuse_daemons(layout);
 }
 
 #[cfg(test)]

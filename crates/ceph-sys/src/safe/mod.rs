@@ -8,10 +8,12 @@
 mod cluster;
 mod ioctx;
 pub mod rbd;
+mod shared_image;
 
 pub use cluster::{Cluster, ClusterBuilder, CommandFailure, CommandOutput};
 pub use ioctx::{IoCtx, OmapEntries, WriteStep};
 pub use rbd::{Image, ImageOptions, ImageSpec, ImageStat};
+pub use shared_image::SharedImage;
 
 use std::ffi::{c_char, c_int};
 

@@ -319,7 +319,7 @@ impl Drop for Image<'_> {
 }
 
 /// A byte count or a negative errno, as librbd's read and write return them.
-fn ssize(ret: libc::ssize_t) -> Result<usize, Errno> {
+pub(super) fn ssize(ret: libc::ssize_t) -> Result<usize, Errno> {
     if ret < 0 {
         Err(i32::try_from(-ret).unwrap_or(libc::EIO))
     } else {

@@ -66,6 +66,12 @@ struct Workload {
     fio_iops: f64,
     /// fio / rbd bench (throughput).
     ratio: f64,
+    /// `rbd bench --rbd_cache=false`: librbd as the FUSE image server runs it
+    /// (rbd bench's default cache acknowledges writes before the OSDs have
+    /// them, as it never flushes).
+    rbd_bench_nocache_mib_s: f64,
+    /// fio / rbd bench without librbd's cache.
+    ratio_nocache: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -136,7 +142,9 @@ async fn bench(a: &NodeBenchArgs, dir: &Path, text: bool) -> anyhow::Result<Node
             println!("{name}: rbd bench on a fresh {} MiB image ...", a.size_mib);
         }
         let image = format!("bench-baseline-{i}");
-        let (base_ops, base_secs) = rbd_bench(dir, &image, a.size_mib, io_size, pattern, bytes)?;
+        let (base_ops, base_secs) =
+            rbd_bench(dir, &image, a.size_mib, io_size, pattern, bytes, true)?;
+        let (_, nocache_secs) = rbd_bench(dir, &image, a.size_mib, io_size, pattern, bytes, false)?;
         if text {
             println!("{name}: fio on a fresh staged volume ({mapper}) ...");
         }
@@ -183,6 +191,7 @@ async fn bench(a: &NodeBenchArgs, dir: &Path, text: bool) -> anyhow::Result<Node
         .await?;
         let (fio_bw, fio_iops) = fio?;
         let base_bw = bytes as f64 / base_secs;
+        let nocache_bw = bytes as f64 / nocache_secs;
         results.push(Workload {
             name,
             io_size,
@@ -192,6 +201,8 @@ async fn bench(a: &NodeBenchArgs, dir: &Path, text: bool) -> anyhow::Result<Node
             fio_mib_s: fio_bw / MIB as f64,
             fio_iops,
             ratio: fio_bw / base_bw,
+            rbd_bench_nocache_mib_s: nocache_bw / MIB as f64,
+            ratio_nocache: fio_bw / nocache_bw,
         });
     }
     Ok(NodeBenchResult {
@@ -212,8 +223,9 @@ fn block() -> VolumeCapability {
     }
 }
 
-/// `rbd bench` writing `bytes` to a fresh image; returns (ops, seconds), timed
-/// here around the whole run as fio's figure is.
+/// `rbd bench` writing `bytes` to a fresh image, with librbd's cache as
+/// configured (on) or off; returns (ops, seconds), timed here around the
+/// whole run as fio's figure is.
 fn rbd_bench(
     dir: &Path,
     image: &str,
@@ -221,6 +233,7 @@ fn rbd_bench(
     io_size: u64,
     pattern: &str,
     bytes: u64,
+    cache: bool,
 ) -> anyhow::Result<(u64, f64)> {
     let conf = dir.join("ceph.conf");
     let rbd = |args: &[String]| -> anyhow::Result<()> {
@@ -258,6 +271,7 @@ fn rbd_bench(
         QUEUE_DEPTH.to_string(),
         "--io-total".into(),
         bytes.to_string(),
+        format!("--rbd_cache={cache}"),
         spec.clone(),
     ])?;
     let secs = started.elapsed().as_secs_f64();
@@ -312,6 +326,12 @@ fn print_table(r: &NodeBenchResult) {
         println!(
             "{:<24} {:>14.1} {:>10.0} {:>14.1} {:>10.0} {:>6.2}x {verdict}",
             w.name, w.rbd_bench_mib_s, w.rbd_bench_iops, w.fio_mib_s, w.fio_iops, w.ratio
+        );
+    }
+    for w in &r.workloads {
+        println!(
+            "{:<24} rbd bench with librbd's cache off: {:.1} MiB/s, fio {:.2}x of that",
+            w.name, w.rbd_bench_nocache_mib_s, w.ratio_nocache
         );
     }
     println!(

@@ -11,6 +11,7 @@ pub mod csi;
 pub mod discover;
 pub mod down;
 pub mod osd;
+pub mod rbd_fuse_serve;
 pub mod status;
 pub mod up;
 pub mod volume;

@@ -1,7 +1,7 @@
 //! CSI pieces for tests: a controller served in-process on a unix socket, the
 //! node plugin as a real `rookery csi --node` process (so it can be killed and
 //! restarted), capability builders, and a guard that leaves no mount, loop
-//! device or rbd-fuse behind even when a test fails.
+//! device or FUSE image server behind even when a test fails.
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -144,62 +144,56 @@ pub fn space_aborts(c: &TestCluster) -> Vec<String> {
     found
 }
 
-/// On drop, for a cluster that may be full: kills the cluster's rbd-fuse and
-/// ceph-fuse daemons (found by their `-c <cluster>/ceph.conf`, killed by pid)
-/// so I/O waiting for room fails instead of hanging, then lazily unmounts
-/// everything under `roots` and detaches the loop devices over the cluster's
-/// image files (noted before the unmount hides their paths). Declare it after
-/// the cluster: it must run before `down`, which would wait on such I/O.
+/// The FUSE daemons of the cluster in `cluster` (ceph-fuse, and the RBD
+/// node plugin's image servers), found by its ceph.conf on their command line.
+pub fn fuse_daemons_of(cluster: &Path) -> Vec<i32> {
+    let conf = cluster.join("ceph.conf");
+    let conf = conf.as_os_str().as_encoded_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let mut args = cmdline.split(|b| *b == 0);
+            let program = args.next()?;
+            let fuse = program.ends_with(b"rookery-rbd-fuse") || program.ends_with(b"ceph-fuse");
+            (fuse && args.any(|a| a == conf)).then_some(pid)
+        })
+        .collect()
+}
+
+/// Loop devices whose backing file lies under `cluster`.
+pub fn loops_of(cluster: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir("/sys/block") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let file = std::fs::read_to_string(e.path().join("loop/backing_file")).ok()?;
+            Path::new(file.trim_end())
+                .starts_with(cluster)
+                .then(|| Path::new("/dev").join(e.file_name()))
+        })
+        .collect()
+}
+
+/// On drop, for a test that failed half-way: lazily unmounts everything under
+/// `roots` and detaches the loop devices over the cluster's image files
+/// (noted before the unmount hides their paths). Declare it after the
+/// cluster, so it runs before `down`. Nothing is killed first: on a full
+/// cluster RBD and CephFS writes fail rather than wait, so nothing hangs.
 pub struct Cleanup {
     pub cluster: std::path::PathBuf,
     pub roots: Vec<std::path::PathBuf>,
 }
 
-impl Cleanup {
-    fn fuse_daemons(&self) -> Vec<i32> {
-        let conf = self.cluster.join("ceph.conf");
-        let conf = conf.as_os_str().as_encoded_bytes();
-        let Ok(entries) = std::fs::read_dir("/proc") else {
-            return Vec::new();
-        };
-        entries
-            .flatten()
-            .filter_map(|e| {
-                let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
-                let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-                let mut args = cmdline.split(|b| *b == 0);
-                let program = args.next()?;
-                let fuse = program.ends_with(b"rbd-fuse") || program.ends_with(b"ceph-fuse");
-                (fuse && args.any(|a| a == conf)).then_some(pid)
-            })
-            .collect()
-    }
-
-    fn loops(&self) -> Vec<std::path::PathBuf> {
-        let Ok(entries) = std::fs::read_dir("/sys/block") else {
-            return Vec::new();
-        };
-        entries
-            .flatten()
-            .filter_map(|e| {
-                let file = std::fs::read_to_string(e.path().join("loop/backing_file")).ok()?;
-                Path::new(file.trim_end())
-                    .starts_with(&self.cluster)
-                    .then(|| Path::new("/dev").join(e.file_name()))
-            })
-            .collect()
-    }
-}
-
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let loops = self.loops();
-        for pid in self.fuse_daemons() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
+        let loops = loops_of(&self.cluster);
         let table = rookery_csi::node::mountinfo::read().unwrap_or_default();
         let mut mounts: Vec<_> = table
             .into_iter()

@@ -1,4 +1,4 @@
-//! Running the node's tools (mkfs, blkid, losetup, resize2fs, rbd-fuse): each
+//! Running the node's tools (mkfs, blkid, losetup, resize2fs, ...): each
 //! bounded by a timeout and killed when it runs over, its stderr kept for the
 //! error message. These are system tools, not the Ceph CLIs — nothing here talks
 //! to the cluster.
@@ -113,7 +113,6 @@ fn install_hint(program: &str) -> &'static str {
     match program {
         "mkfs.xfs" | "xfs_growfs" => "install xfsprogs",
         "mkfs.ext4" | "resize2fs" => "install e2fsprogs",
-        "rbd-fuse" => "install rbd-fuse (or use a node whose kernel has the rbd module)",
         "blkid" | "losetup" => "install util-linux",
         _ => "install it or choose another option",
     }

@@ -1,6 +1,6 @@
-//! FUSE daemons (rbd-fuse, ceph-fuse) as the node sees them: they daemonize
-//! once their mount is ready, so they are not the plugin's children and
-//! outlive it. They are found by command line, their mounts are checked by a
+//! FUSE daemons (rookery's RBD image server, ceph-fuse) as the node sees
+//! them: they run in their own session once their mount is ready, so they
+//! outlive the plugin. They are found by command line, their mounts are checked by a
 //! bounded statfs and stat, and an unmount waits until the daemon has gone.
 
 use std::io::ErrorKind;

@@ -30,6 +30,7 @@ mod copy;
 mod create;
 mod delete;
 mod expand;
+pub mod image_server;
 mod list;
 pub mod node;
 pub(crate) mod params;

@@ -1,19 +1,28 @@
-//! The FUSE mapper, for nodes whose kernel has no rbd module: `rbd-fuse`
-//! exposes the image as a file, a loop device (direct I/O, so pages are not
-//! cached twice) makes that file a block device.
+//! The FUSE mapper, for nodes whose kernel has no rbd module: rookery's image
+//! server (`rookery rbd-fuse-serve`, see [`crate::rbd::image_server`]) exposes
+//! the image as a file, a loop device (direct I/O, so pages are not cached
+//! twice) makes that file a block device. Not Ceph's `rbd-fuse`: its librbd
+//! parks writes to a full pool, so everything above it hangs; the image
+//! server's fail with ENOSPC.
 //!
-//! rbd-fuse daemonizes once its mount is ready, so it outlives the plugin: a
-//! restarted plugin finds the FUSE mount and the loop device where it left them
-//! (the mount table and sysfs are the record), and a staged volume keeps working
+//! The server runs in its own session, so it outlives the plugin: a restarted
+//! plugin finds the FUSE mount and the loop device where it left them (the
+//! mount table and sysfs are the record), and a staged volume keeps working
 //! across the restart.
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncBufReadExt as _;
 
 use super::mapper::{Credentials, MapRequest};
 use crate::error::Error;
 use crate::node::{command, fuse, mountinfo};
+use crate::rbd::image_server::{FUSE_SUBTYPE, PROCESS_NAME, READY};
 
-const FUSE_TYPE: &str = "fuse.rbd-fuse";
+/// How long the image server may take to connect, open the image and mount.
+const READY_WAIT: Duration = Duration::from_secs(60);
 
 /// Where this mapper keeps its FUSE mount points: `<state dir>/fuse/<volume id>`.
 pub(super) fn fuse_dir(state_dir: &Path, volume_id: &str) -> PathBuf {
@@ -29,11 +38,15 @@ pub(super) async fn map(
 ) -> Result<PathBuf, Error> {
     let dir = fuse_dir(state_dir, req.volume_id);
     let file = dir.join(req.image);
-    let doing = format!("map image {}/{} with rbd-fuse", req.pool, req.image);
+    let doing = format!(
+        "map image {}/{} with the FUSE image server",
+        req.pool, req.image
+    );
     match mountinfo::at(&dir).map_err(|e| Error::os(&doing, &e))? {
-        Some(m) if m.fs_type == FUSE_TYPE && file_alive(&file) => {}
+        Some(m) if m.fs_type == fuse_type() && file_alive(&file) => {}
         Some(_) => {
-            // rbd-fuse died (ENOTCONN), or something else is mounted there: the
+            // The server died (ENOTCONN), or something else is mounted there
+            // (an rbd-fuse mount from an older rookery): the
             // loop devices over the dead file cannot work either. Start afresh.
             unmap(state_dir, req.volume_id).await?;
             mount_fuse(&dir, req, creds, &doing).await?;
@@ -46,7 +59,7 @@ pub(super) async fn map(
             doing,
             errno: Some(libc::ENOENT),
             detail: format!(
-                "rbd-fuse does not show image {:?}: it does not exist",
+                "the image server does not show image {:?}: it does not exist",
                 req.image
             ),
         });
@@ -75,7 +88,7 @@ pub(super) async fn map(
 }
 
 /// Undoes [`map`]: detaches the loop device (if it is still over this volume's
-/// image file) and unmounts rbd-fuse, which then exits. Whatever is already gone
+/// image file) and unmounts the image server, which then exits. Whatever is already gone
 /// is skipped.
 pub(super) async fn unmap(state_dir: &Path, volume_id: &str) -> Result<(), Error> {
     let dir = fuse_dir(state_dir, volume_id);
@@ -101,7 +114,7 @@ pub(super) async fn refresh_size(device: &Path) -> Result<(), Error> {
     .map(drop)
 }
 
-/// Whether rbd-fuse still answers for `file` (a dead one gives ENOTCONN).
+/// Whether the image server still answers for `file` (a dead one gives ENOTCONN).
 pub(super) fn file_alive(file: &Path) -> bool {
     std::fs::metadata(file).is_ok()
 }
@@ -131,6 +144,20 @@ fn loops_under(path: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+fn fuse_type() -> String {
+    format!("fuse.{FUSE_SUBTYPE}")
+}
+
+/// Where the image server of `dir` logs (beside the mount point; removed
+/// with it on unmap).
+fn log_path(dir: &Path) -> PathBuf {
+    let mut path = dir.as_os_str().to_owned();
+    path.push(".log");
+    PathBuf::from(path)
+}
+
+/// Starts the image server (this same binary) on `dir` and waits until it
+/// says its mount is ready; it then runs on alone.
 async fn mount_fuse(
     dir: &Path,
     req: &MapRequest<'_>,
@@ -138,38 +165,76 @@ async fn mount_fuse(
     doing: &str,
 ) -> Result<(), Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::os(doing, &e))?;
-    let mut args: Vec<std::ffi::OsString> = vec![
-        "-c".into(),
-        creds.conf.clone().into(),
-        "--id".into(),
-        creds.user.clone().into(),
-    ];
+    let log_file = log_path(dir);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_file)
+        .map_err(|e| Error::os(format!("{doing}: open {}", log_file.display()), &e))?;
+    // /proc/self/exe: the plugin's own binary, even if replaced on disk since.
+    let mut cmd = tokio::process::Command::new("/proc/self/exe");
+    cmd.arg0(PROCESS_NAME)
+        .arg("rbd-fuse-serve")
+        .arg("--conf")
+        .arg(&creds.conf)
+        .arg("--user")
+        .arg(&creds.user);
     if let Some(k) = &creds.keyring {
-        args.extend(["--keyring".into(), k.clone().into()]);
+        cmd.arg("--keyring").arg(k);
     }
-    args.extend([
-        "-p".into(),
-        req.pool.into(),
-        "-r".into(),
-        req.image.into(),
-        dir.into(),
-    ]);
-    // rbd-fuse returns once the mount is ready and its daemon runs on alone.
-    command::run("rbd-fuse", &args, doing).await.map(drop)
+    cmd.args(["--pool", req.pool, "--image", req.image])
+        .arg(dir)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::os(format!("{doing}: start {PROCESS_NAME}"), &e))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut line = String::new();
+    let mut stdout = tokio::io::BufReader::new(stdout);
+    let read = stdout.read_line(&mut line);
+    match tokio::time::timeout(READY_WAIT, read).await {
+        // Dropped without a wait: the server lives on in its own session
+        // (tokio reaps it if it ends while the plugin runs).
+        Ok(Ok(_)) if line.trim() == READY => return Ok(()),
+        Ok(_) => {}
+        Err(_) => {
+            let _ = child.start_kill();
+        }
+    }
+    let _ = child.wait().await;
+    let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(5).collect();
+    let _ = fuse::detach(dir);
+    Err(Error::Node {
+        doing: doing.to_owned(),
+        errno: None,
+        detail: format!(
+            "the image server did not get its mount ready within {READY_WAIT:?}; its log {} ends: {}",
+            log_file.display(),
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        ),
+    })
 }
 
 async fn detach_fuse(dir: &Path) -> Result<(), Error> {
-    let doing = format!("unmount rbd-fuse at {}", dir.display());
+    let doing = format!("unmount the image server at {}", dir.display());
     if mountinfo::at(dir)
         .map_err(|e| Error::os(&doing, &e))?
         .is_some()
     {
-        // Lazy: a dead rbd-fuse leaves a mount that a plain umount cannot touch.
+        // Lazy: a dead server leaves a mount that a plain umount cannot touch.
         fuse::detach(dir)?;
     }
     // The daemon closes the image on its way out; until it has, the image has
     // a watcher and a DeleteVolume right after NodeUnstage would find it busy.
-    fuse::wait_exit("rbd-fuse", dir, &doing).await?;
+    fuse::wait_exit(PROCESS_NAME, dir, &doing).await?;
+    let _ = std::fs::remove_file(log_path(dir));
     match std::fs::remove_dir(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

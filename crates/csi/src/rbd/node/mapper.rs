@@ -1,5 +1,6 @@
 //! Making an RBD image a block device on this node. Two mappers: the kernel's
-//! rbd module (krbd) where it exists, else rbd-fuse plus a loop device. The
+//! rbd module (krbd) where it exists, else the FUSE mapper (rookery's image
+//! server) plus a loop device. The
 //! plugin probes once at start; `--mapper` forces one for the plugin, and a
 //! volume's `mounter` parameter (ceph-csi's StorageClass key) for one volume.
 
@@ -19,7 +20,9 @@ pub use crate::node::creds::Credentials;
 pub enum MapperKind {
     /// The kernel rbd module (ceph-csi's `mounter: rbd`).
     Krbd,
-    /// rbd-fuse exposing the image as a file, and a loop device over it.
+    /// rookery's FUSE image server exposing the image as a file, and a loop
+    /// device over it. Named `rbd-fuse` (stage records and the `mounter`
+    /// parameter keep that name) though Ceph's rbd-fuse is no longer used.
     RbdFuse,
 }
 
@@ -133,14 +136,15 @@ impl Mappers {
     }
 
     /// Why `device` no longer works, if it does not: a loop device whose
-    /// rbd-fuse is gone.
+    /// FUSE image server is gone.
     pub fn broken(&self, kind: MapperKind, device: &Path) -> Option<String> {
         match kind {
             MapperKind::Krbd => (!device.exists()).then(|| format!("{} is gone", device.display())),
             MapperKind::RbdFuse => match fuse::backing_file(device) {
                 None => Some(format!("loop device {} is detached", device.display())),
                 Some(file) if !fuse::file_alive(&file) => Some(format!(
-                    "the rbd-fuse process serving {} is gone; unstage and stage the volume again",
+                    "the FUSE image server (rookery-rbd-fuse) serving {} is gone; unstage and \
+                     stage the volume again",
                     device.display()
                 )),
                 Some(_) => None,

@@ -2,7 +2,7 @@
 //! the image to a block device, format it only if blank, mount it at the
 //! staging path, bind-mount it for each pod; stats, expansion, condition.
 //!
-//! One file per concern: `mapper` (krbd or rbd-fuse + loop, chosen by probe),
+//! One file per concern: `mapper` (krbd or FUSE image server + loop, by probe),
 //! `fuse` and `krbd` (the two mappers), `record` (what NodeStage did, kept in
 //! the staging directory), `stage` (Stage/Unstage), `publish`
 //! (Publish/Unpublish), `stats` (GetVolumeStats, ExpandVolume).

@@ -142,7 +142,7 @@ impl RbdNode {
     }
 
     /// Whether `target` holds this volume already, staged the way `access` asks.
-    /// A stage whose rbd-fuse died is torn down here so that it is staged afresh.
+    /// A stage whose FUSE image server died is torn down here so that it is staged afresh.
     async fn already_staged(&self, staging: &Path, target: &Path, access: &Access) -> Result<bool> {
         let doing = format!("read the mount table for {}", target.display());
         let mounted = mountinfo::at(target).map_err(|e| crate::error::Error::os(&doing, &e))?;
