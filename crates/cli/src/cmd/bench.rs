@@ -120,7 +120,7 @@ fn bringup(a: BringupArgs) -> anyhow::Result<ExitCode> {
         rss_target_bytes: RSS_TARGET,
     };
     let _ = std::fs::remove_dir_all(&a.work_dir);
-    if text {
+    report(a.output, &result, |result| {
         for (step, secs) in &result.steps {
             println!("  {step:<28} {secs:6.2}s");
         }
@@ -144,12 +144,33 @@ fn bringup(a: BringupArgs) -> anyhow::Result<ExitCode> {
             idle.rss as f64 / RSS_TARGET as f64
         );
         println!(
-            "| supervisor idle PSS / private (shared library pages split or left out) | {} / {} | | |",
-            bytes(idle.pss),
-            bytes(idle.private)
-        );
-    } else {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+                "| supervisor idle PSS / private (shared library pages split or left out) | {} / {} | | |",
+                bytes(idle.pss),
+                bytes(idle.private)
+            );
+    })
+}
+
+/// Runs a benchmark's async body to completion on a multi-thread runtime
+/// (librados and librbd calls run on its blocking pool).
+pub(crate) fn block_on<T>(
+    body: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(body)
+}
+
+/// Prints a benchmark's result: `table` for people, or the result as JSON.
+pub(crate) fn report<T: Serialize>(
+    output: Output,
+    result: &T,
+    table: impl FnOnce(&T),
+) -> anyhow::Result<ExitCode> {
+    match output {
+        Output::Text => table(result),
+        Output::Json => println!("{}", serde_json::to_string_pretty(result)?),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -92,17 +92,9 @@ pub fn run(a: CephFsBenchArgs) -> anyhow::Result<ExitCode> {
         filesystem: true,
     };
     let result = super::bench::on_throwaway_cluster(&a.work_dir, spec, |dir| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(bench(&a, dir, text))
+        super::bench::block_on(bench(&a, dir, text))
     })?;
-    if text {
-        print_table(&result);
-    } else {
-        println!("{}", serde_json::to_string_pretty(&result)?);
-    }
-    Ok(ExitCode::SUCCESS)
+    super::bench::report(a.output, &result, print_table)
 }
 
 async fn bench(a: &CephFsBenchArgs, dir: &Path, text: bool) -> anyhow::Result<CephFsBenchResult> {

@@ -103,19 +103,9 @@ pub fn run(a: CsiBenchArgs) -> anyhow::Result<ExitCode> {
     let result = super::bench::on_throwaway_cluster(
         &a.work_dir,
         super::bench::block_cluster("bench-csi", a.size_gib),
-        |dir| {
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?
-                .block_on(bench(&a, dir, text))
-        },
+        |dir| super::bench::block_on(bench(&a, dir, text)),
     )?;
-    if text {
-        print_table(&result);
-    } else {
-        println!("{}", serde_json::to_string_pretty(&result)?);
-    }
-    Ok(ExitCode::SUCCESS)
+    super::bench::report(a.output, &result, print_table)
 }
 
 async fn bench(a: &CsiBenchArgs, dir: &Path, text: bool) -> anyhow::Result<CsiBenchResult> {

@@ -109,21 +109,18 @@ pub fn run(a: DiskBenchArgs) -> anyhow::Result<ExitCode> {
         target_secs: TARGET_SECS,
         ratio: median / TARGET_SECS,
     };
-    if text {
+    super::bench::report(a.output, &result, |result| {
         println!();
         println!("| figure | rookery | target | ratio |");
         println!("|---|---|---|---|");
         println!(
-            "| new device -> OSD up+in, median of {} (max) | {:.1} s ({:.1} s) | {TARGET_SECS:.0} s | {:.2}x |",
-            result.rounds.len(),
-            result.median_secs,
-            result.max_secs,
-            result.ratio
-        );
-    } else {
-        println!("{}", serde_json::to_string_pretty(&result)?);
-    }
-    Ok(ExitCode::SUCCESS)
+                "| new device -> OSD up+in, median of {} (max) | {:.1} s ({:.1} s) | {TARGET_SECS:.0} s | {:.2}x |",
+                result.rounds.len(),
+                result.median_secs,
+                result.max_secs,
+                result.ratio
+            );
+    })
 }
 
 /// The throwaway spec with `deviceFilter` set.

@@ -105,17 +105,9 @@ pub fn run(a: HealBenchArgs) -> anyhow::Result<ExitCode> {
     let first = rookery_runtime_local::mon::fault::random_first_mon_address(20..=79);
     let yaml = rookery_runtime_local::spec::with_mons(&base, 3, first, "45s", "10m")?;
     let figures = super::bench::on_throwaway_yaml(&a.work_dir, &yaml, |dir| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(bench(&a, dir, text))
+        super::bench::block_on(bench(&a, dir, text))
     })?;
-    if text {
-        print_table(&figures);
-    } else {
-        println!("{}", serde_json::to_string_pretty(&figures)?);
-    }
-    Ok(ExitCode::SUCCESS)
+    super::bench::report(a.output, &figures, |f| print_table(f))
 }
 
 async fn bench(a: &HealBenchArgs, dir: &Path, text: bool) -> anyhow::Result<Vec<KindFigures>> {

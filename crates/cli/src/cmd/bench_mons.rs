@@ -89,13 +89,11 @@ pub fn run(a: MonsBenchArgs) -> anyhow::Result<ExitCode> {
             a.timeout_secs, a.interval_secs, a.fault
         );
     }
+    let victim = Ipv4Addr::from(u32::from(first) + 1);
     let r = super::bench::on_throwaway_yaml(&a.work_dir, &yaml, |dir| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(measure(&a, dir, Ipv4Addr::from(u32::from(first) + 1)))
+        super::bench::block_on(measure(&a, dir, victim))
     })?;
-    if text {
+    super::bench::report(a.output, &r, |r| {
         println!(
             "  mon.{VICTIM} out of quorum after {:.1}s",
             r.out_of_quorum_after_secs
@@ -109,13 +107,10 @@ pub fn run(a: MonsBenchArgs) -> anyhow::Result<ExitCode> {
         println!("| figure | rookery | target | ratio |");
         println!("|---|---|---|---|");
         println!(
-            "| mon failover: fault to a quorum of 3 (timeout {:.0} s) | {:.1} s | <= {:.0} s | {:.2}x |",
-            r.timeout_secs, r.new_quorum_after_secs, r.target_secs, r.ratio
-        );
-    } else {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-    }
-    Ok(ExitCode::SUCCESS)
+                "| mon failover: fault to a quorum of 3 (timeout {:.0} s) | {:.1} s | <= {:.0} s | {:.2}x |",
+                r.timeout_secs, r.new_quorum_after_secs, r.target_secs, r.ratio
+            );
+    })
 }
 
 async fn measure(
