@@ -144,10 +144,10 @@ fn bringup(a: BringupArgs) -> anyhow::Result<ExitCode> {
             idle.rss as f64 / RSS_TARGET as f64
         );
         println!(
-                "| supervisor idle PSS / private (shared library pages split or left out) | {} / {} | | |",
-                bytes(idle.pss),
-                bytes(idle.private)
-            );
+            "| supervisor idle PSS / private (shared library pages split or left out) | {} / {} | | |",
+            bytes(idle.pss),
+            bytes(idle.private)
+        );
     })
 }
 

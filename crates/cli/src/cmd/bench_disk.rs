@@ -114,12 +114,12 @@ pub fn run(a: DiskBenchArgs) -> anyhow::Result<ExitCode> {
         println!("| figure | rookery | target | ratio |");
         println!("|---|---|---|---|");
         println!(
-                "| new device -> OSD up+in, median of {} (max) | {:.1} s ({:.1} s) | {TARGET_SECS:.0} s | {:.2}x |",
-                result.rounds.len(),
-                result.median_secs,
-                result.max_secs,
-                result.ratio
-            );
+            "| new device -> OSD up+in, median of {} (max) | {:.1} s ({:.1} s) | {TARGET_SECS:.0} s | {:.2}x |",
+            result.rounds.len(),
+            result.median_secs,
+            result.max_secs,
+            result.ratio
+        );
     })
 }
 

@@ -107,9 +107,9 @@ pub fn run(a: MonsBenchArgs) -> anyhow::Result<ExitCode> {
         println!("| figure | rookery | target | ratio |");
         println!("|---|---|---|---|");
         println!(
-                "| mon failover: fault to a quorum of 3 (timeout {:.0} s) | {:.1} s | <= {:.0} s | {:.2}x |",
-                r.timeout_secs, r.new_quorum_after_secs, r.target_secs, r.ratio
-            );
+            "| mon failover: fault to a quorum of 3 (timeout {:.0} s) | {:.1} s | <= {:.0} s | {:.2}x |",
+            r.timeout_secs, r.new_quorum_after_secs, r.target_secs, r.ratio
+        );
     })
 }
 
