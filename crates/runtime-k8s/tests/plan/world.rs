@@ -236,3 +236,65 @@ pub fn round_trip_ok(o: &Object) -> bool {
             Ok(rookery_runtime_k8s::objects::Checked::Typed(..))
         )
 }
+
+/// Job condition helpers: the Job `name` finished (`Complete` or `Failed`)
+/// at `at`.
+pub fn finish_job(w: &mut World, name: &str, kind: &str, at: k8s_openapi::jiff::Timestamp) {
+    use k8s_openapi::api::batch::v1::{JobCondition, JobStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    let job = w
+        .input
+        .owned
+        .jobs
+        .iter_mut()
+        .find(|j| j.metadata.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no Job {name}"));
+    let succeeded = kind == "Complete";
+    job.status = Some(JobStatus {
+        succeeded: Some(i32::from(succeeded)),
+        failed: Some(i32::from(!succeeded)),
+        conditions: Some(vec![JobCondition {
+            type_: kind.into(),
+            status: "True".into(),
+            last_transition_time: Some(Time(at)),
+            message: (!succeeded).then(|| "Job has reached the specified backoff limit".into()),
+            ..JobCondition::default()
+        }]),
+        ..JobStatus::default()
+    });
+}
+
+/// Sets (replaces) a ConfigMap the operator does not render (an inventory,
+/// a report).
+pub fn put_config_map(w: &mut World, cm: k8s_openapi::api::core::v1::ConfigMap) {
+    let name = cm.metadata.name.clone().unwrap();
+    w.remove("ConfigMap", &name);
+    w.input.owned.config_maps.push(cm);
+}
+
+/// A steady cluster of three mons (a, b, c on n1..n3) and three OSDs
+/// (0, 1, 2: /dev/sdb of each node), Ceph healthy.
+pub fn steady() -> World {
+    use crate::fixtures::*;
+    let mut w = World::new(cluster(), three_nodes());
+    for i in 1..=3 {
+        put_config_map(&mut w, inventory(&format!("n{i}"), &[disk("sdb", &format!("wwn-{i}"))]));
+    }
+    w.reconcile();
+    w.reconcile();
+    w.input.ceph = Some(healthy(&["a", "b", "c"], &[]));
+    for _ in 0..3 {
+        w.reconcile();
+    }
+    for i in 1..=3u32 {
+        let node = format!("n{i}");
+        let wwn = format!("wwn-{i}");
+        finish_job(&mut w, &format!("rook-ceph-osd-prepare-{node}"), "Complete", at(60));
+        put_config_map(&mut w, report(&node, "completed", "", vec![reported(i - 1, "sdb", &wwn)]));
+        let uuid = format!("uuid-{}", i - 1);
+        put_config_map(&mut w, inventory(&node, &[osd_disk("sdb", &wwn, &uuid)]));
+    }
+    w.input.ceph = Some(healthy(&["a", "b", "c"], &[0, 1, 2]));
+    w.settle(5);
+    w
+}
