@@ -102,6 +102,7 @@ impl Endpoints {
             .annotations
             .as_ref()
             .and_then(|a| a.get(CHANGE_ANNOTATION))
+            .filter(|c| !c.is_empty())
             .and_then(|c| serde_json::from_str(c).ok());
         Endpoints {
             addrs,
@@ -130,10 +131,14 @@ impl Endpoints {
             .join(",");
         let mapping = json!({ "node": self.nodes }).to_string();
         let mut meta = rt.owner.meta(ENDPOINTS, BTreeMap::new());
-        if let Some(change) = &self.change {
-            let text = serde_json::to_string(change).unwrap_or_default();
-            meta.annotations = Some(BTreeMap::from([(CHANGE_ANNOTATION.into(), text)]));
-        }
+        // Always written, empty when no change is under way: an update only
+        // writes the fields it sets, so dropping the key would leave it.
+        let text = self
+            .change
+            .as_ref()
+            .and_then(|c| serde_json::to_string(c).ok())
+            .unwrap_or_default();
+        meta.annotations = Some(BTreeMap::from([(CHANGE_ANNOTATION.into(), text)]));
         let max = self.max_mon_id.map_or("-1".into(), |m| m.to_string());
         ConfigMap {
             metadata: meta,

@@ -277,6 +277,7 @@ fn known(o: &ReportedOsd, owned: &Owned, ceph: Option<&CephObserved>) -> KnownDi
             .as_ref()?
             .get(GONE_ANNOTATION)
             .cloned()
+            .filter(|why| !why.is_empty())
     });
     let removed = ceph.is_some_and(|c| c.osd(o.id).is_none());
     KnownDisk {
@@ -348,9 +349,11 @@ fn deployment(
         pod,
         if gone.is_some() { 0 } else { 1 },
     );
-    if let Some(why) = gone {
-        d.metadata.annotations = Some(BTreeMap::from([(GONE_ANNOTATION.into(), why.into())]));
-    }
+    // Always written (empty: not gone), so a disk back clears it.
+    d.metadata.annotations = Some(BTreeMap::from([(
+        GONE_ANNOTATION.into(),
+        gone.unwrap_or_default().into(),
+    )]));
     d.into()
 }
 

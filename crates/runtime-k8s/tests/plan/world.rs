@@ -76,7 +76,13 @@ impl World {
                 return plan;
             }
         }
-        panic!("no steady state after {max} reconciles: {:?}", self.plan().writes());
+        let p = self.plan();
+        panic!(
+            "no steady state after {max} reconciles: {:?} {:?} {:?}",
+            p.writes(),
+            p.ceph,
+            p.events
+        );
     }
 
     pub fn apply(&mut self, plan: &Plan) {
