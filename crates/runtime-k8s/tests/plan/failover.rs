@@ -121,6 +121,9 @@ fn failover_replaces_the_mon_step_by_step() {
         w.config("rook-ceph-mon-endpoints", "data"),
         "a=10.96.0.3:6789,c=10.96.0.5:6789,d=10.96.0.6:6789"
     );
+    // Ready again, then steady.
+    assert_eq!(w.reconcile().writes(), ["status"]);
+    assert_eq!(w.input.cluster.extra["status"]["phase"], "Ready");
     assert!(w.plan().is_empty(), "{:?}", w.plan().writes());
 }
 
