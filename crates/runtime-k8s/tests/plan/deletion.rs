@@ -93,7 +93,9 @@ fn with_confirmation_cleanup_jobs_wipe_the_data_after_the_daemons_stop() {
     let plan = w.reconcile();
     let deleted: Vec<String> = plan.delete.iter().map(|k| k.to_string()).collect();
     assert_eq!(deleted.len(), 9, "{deleted:?}");
-    assert!(deleted.iter().all(|k| k.starts_with("Deployment/") || k.starts_with("DaemonSet/")));
+    assert!(deleted
+        .iter()
+        .all(|k| k.starts_with("Deployment/") || k.starts_with("DaemonSet/")));
     assert_eq!(plan.finalizer, None);
     // 2. Then one cleanup Job per node that held a mon or an OSD.
     let plan = w.reconcile();
@@ -122,8 +124,12 @@ fn with_confirmation_cleanup_jobs_wipe_the_data_after_the_daemons_stop() {
     finish_job(&mut w, "cluster-cleanup-job-n3", "Failed", at(10));
     let plan = w.reconcile();
     assert_eq!(plan.finalizer, Some(FinalizerChange::Remove));
-    assert!(plan.writes().contains(&"delete Secret/rook-ceph-mon".to_owned()));
-    assert!(plan.writes().contains(&"delete Job/cluster-cleanup-job-n1".to_owned()));
+    assert!(plan
+        .writes()
+        .contains(&"delete Secret/rook-ceph-mon".to_owned()));
+    assert!(plan
+        .writes()
+        .contains(&"delete Job/cluster-cleanup-job-n1".to_owned()));
     let reasons: Vec<&str> = plan.events.iter().map(|e| e.reason.as_str()).collect();
     assert_eq!(reasons, ["CleanupFailed", "ClusterDeleted"]);
     assert_eq!(

@@ -31,7 +31,10 @@ fn with_new_disk() -> World {
     let mut w = steady();
     put_config_map(
         &mut w,
-        inventory("n1", &[osd_disk("sdb", "wwn-1", "uuid-0"), disk("sdc", "wwn-1c")]),
+        inventory(
+            "n1",
+            &[osd_disk("sdb", "wwn-1", "uuid-0"), disk("sdc", "wwn-1c")],
+        ),
     );
     w
 }
@@ -40,7 +43,10 @@ fn with_new_disk() -> World {
 fn a_new_device_gets_a_prepare_job_then_an_osd() {
     let mut w = with_new_disk();
     let plan = w.reconcile();
-    assert_eq!(plan.writes(), ["replace Job/rook-ceph-osd-prepare-n1", "status"]);
+    assert_eq!(
+        plan.writes(),
+        ["replace Job/rook-ceph-osd-prepare-n1", "status"]
+    );
     assert_eq!(
         args(&w, "Job", "rook-ceph-osd-prepare-n1"),
         [
@@ -68,14 +74,20 @@ fn a_new_device_gets_a_prepare_job_then_an_osd() {
         &mut w,
         inventory(
             "n1",
-            &[osd_disk("sdb", "wwn-1", "uuid-0"), osd_disk("sdc", "wwn-1c", "uuid-3")],
+            &[
+                osd_disk("sdb", "wwn-1", "uuid-0"),
+                osd_disk("sdc", "wwn-1c", "uuid-3"),
+            ],
         ),
     );
     let mut osd3 = w.ceph().osds[0].clone();
     osd3.id = 3;
     w.ceph().osds.push(osd3);
     let plan = w.reconcile();
-    assert_eq!(plan.writes(), ["create Deployment/rook-ceph-osd-3", "status"]);
+    assert_eq!(
+        plan.writes(),
+        ["create Deployment/rook-ceph-osd-3", "status"]
+    );
     let osd = w.deployment("rook-ceph-osd-3");
     assert_eq!(osd["metadata"]["labels"]["ceph-osd-id"], "3");
     assert_eq!(osd["metadata"]["labels"]["topology-location-host"], "n1");
@@ -129,7 +141,10 @@ fn a_failed_prepare_is_reported_and_retried_with_backoff() {
     assert_eq!(plan.writes(), ["replace Job/rook-ceph-osd-prepare-n1"]);
     assert_eq!(plan.events[0].reason, "OSDPrepareFailed");
     let job = w.input.owned.job("rook-ceph-osd-prepare-n1").unwrap();
-    assert_eq!(job.metadata.annotations.as_ref().unwrap()["rookery.io/attempt"], "2");
+    assert_eq!(
+        job.metadata.annotations.as_ref().unwrap()["rookery.io/attempt"],
+        "2"
+    );
 
     // It fails again: the next wait is a minute.
     finish_job(&mut w, "rook-ceph-osd-prepare-n1", "Failed", at(200));
@@ -138,7 +153,10 @@ fn a_failed_prepare_is_reported_and_retried_with_backoff() {
     assert!(plan.replace.is_empty());
     assert_eq!(plan.requeue_after_secs, Some(30));
     w.input.now = at(261);
-    assert_eq!(w.reconcile().writes(), ["replace Job/rook-ceph-osd-prepare-n1"]);
+    assert_eq!(
+        w.reconcile().writes(),
+        ["replace Job/rook-ceph-osd-prepare-n1"]
+    );
     // Running again: progressing.
     w.reconcile();
     assert_eq!(w.input.cluster.extra["status"]["phase"], "Progressing");
@@ -149,7 +167,10 @@ fn a_gone_disk_scales_its_osd_to_zero_and_out_and_back_in() {
     let mut w = steady();
     put_config_map(&mut w, inventory("n2", &[]));
     let plan = w.reconcile();
-    assert_eq!(plan.writes(), ["update Deployment/rook-ceph-osd-1", "status"]);
+    assert_eq!(
+        plan.writes(),
+        ["update Deployment/rook-ceph-osd-1", "status"]
+    );
     assert_eq!(plan.ceph, [CephOp::OsdOut { id: 1 }]);
     assert_eq!(plan.events[0].reason, "OSDDiskGone");
     assert_eq!(
@@ -162,7 +183,10 @@ fn a_gone_disk_scales_its_osd_to_zero_and_out_and_back_in() {
     assert!(plan.events.is_empty() && plan.ceph.is_empty(), "{plan:?}");
 
     // Back under another name.
-    put_config_map(&mut w, inventory("n2", &[osd_disk("sdd", "wwn-2", "uuid-1")]));
+    put_config_map(
+        &mut w,
+        inventory("n2", &[osd_disk("sdd", "wwn-2", "uuid-1")]),
+    );
     let plan = w.reconcile();
     assert_eq!(plan.ceph, [CephOp::OsdIn { id: 1 }]);
     assert_eq!(w.deployment("rook-ceph-osd-1")["spec"]["replicas"], 1);
@@ -198,7 +222,9 @@ fn a_gone_out_osd_is_purged_only_when_core_says_it_is_safe() {
     w.ceph().pools[0].size = 2;
     let plan = w.reconcile();
     assert_eq!(plan.ceph, [CephOp::OsdPurge { id: 2 }]);
-    assert!(plan.writes().contains(&"delete Deployment/rook-ceph-osd-2".to_owned()));
+    assert!(plan
+        .writes()
+        .contains(&"delete Deployment/rook-ceph-osd-2".to_owned()));
 }
 
 #[test]
@@ -209,7 +235,10 @@ fn nodes_are_waited_for_until_discover_reports() {
     w.input.ceph = Some(healthy(&["a", "b", "c"], &[]));
     w.settle(4);
     assert!(w.input.owned.jobs.is_empty());
-    let message = w.input.cluster.extra["status"]["message"].as_str().unwrap().to_owned();
+    let message = w.input.cluster.extra["status"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
         message.ends_with(
             "waiting for the device inventory of node n1, the device inventory of node n2, \
@@ -235,7 +264,16 @@ fn only_the_nodes_and_devices_the_spec_selects_are_prepared() {
     w.reconcile();
     w.input.ceph = Some(healthy(&["a", "b", "c"], &[]));
     w.settle(4);
-    let jobs: Vec<_> = w.input.owned.jobs.iter().map(|j| j.metadata.name.clone().unwrap()).collect();
+    let jobs: Vec<_> = w
+        .input
+        .owned
+        .jobs
+        .iter()
+        .map(|j| j.metadata.name.clone().unwrap())
+        .collect();
     assert_eq!(jobs, ["rook-ceph-osd-prepare-n2"]);
-    assert_eq!(args(&w, "Job", "rook-ceph-osd-prepare-n2")[4], "--device=/dev/sdc");
+    assert_eq!(
+        args(&w, "Job", "rook-ceph-osd-prepare-n2")[4],
+        "--device=/dev/sdc"
+    );
 }

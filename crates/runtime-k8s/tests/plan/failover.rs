@@ -27,7 +27,10 @@ fn a_mon_out_of_quorum_waits_for_the_timeout() {
     let plan = w.reconcile();
     assert_eq!(plan.writes(), ["status"]);
     assert_eq!(plan.requeue_after_secs, Some(300));
-    let message = w.input.cluster.extra["status"]["message"].as_str().unwrap().to_owned();
+    let message = w.input.cluster.extra["status"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(message, "mon.b out of quorum for 300s; replaced after 600s");
 }
 
@@ -72,7 +75,10 @@ fn failover_replaces_the_mon_step_by_step() {
     );
     assert_eq!(step(&w).as_deref(), Some("join"));
     let d = w.deployment("rook-ceph-mon-d");
-    assert_eq!(d["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/hostname"], "n2");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/hostname"],
+        "n2"
+    );
 
     // Not in quorum yet: nothing changes.
     let plan = w.reconcile();
@@ -147,7 +153,10 @@ fn scale_from_one_mon_to_three_adds_one_at_a_time() {
     w.reconcile();
     w.input.ceph = Some(healthy(&["a"], &[]));
     w.settle(4);
-    assert_eq!(w.config("rook-ceph-mon-endpoints", "data"), "a=10.96.0.3:6789");
+    assert_eq!(
+        w.config("rook-ceph-mon-endpoints", "data"),
+        "a=10.96.0.3:6789"
+    );
 
     w.input.cluster.spec.mon.count = 3;
     let mut added = Vec::new();
@@ -201,7 +210,9 @@ fn scale_down_removes_the_newest_mon_from_the_monmap_first() {
     w.ceph().mons.monmap.retain(|m| m != "c");
     w.ceph().mons.quorum.retain(|m| m != "c");
     let plan = w.reconcile();
-    assert!(plan.writes().contains(&"delete Deployment/rook-ceph-mon-c".to_owned()));
+    assert!(plan
+        .writes()
+        .contains(&"delete Deployment/rook-ceph-mon-c".to_owned()));
     assert_eq!(reasons(&plan), ["MonRemoved"]);
     // Then the next one, b.
     let plan = w.reconcile();

@@ -10,4 +10,5 @@ mod failover;
 mod filesystem;
 mod new_cluster;
 mod pool;
+mod roundtrip;
 mod status;

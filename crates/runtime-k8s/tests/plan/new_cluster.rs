@@ -121,7 +121,10 @@ fn a_new_cluster_makes_the_mon_services_first_then_the_mons() {
     let status = &w.input.cluster.extra["status"];
     assert_eq!(status["phase"], "Progressing");
     let message = status["message"].as_str().unwrap();
-    assert!(message.contains("the device inventory of node n1"), "{message}");
+    assert!(
+        message.contains("the device inventory of node n1"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -132,8 +135,14 @@ fn keys_that_exist_are_never_made_again() {
     w.input.fresh.fsid = "fsid-2".into();
     w.reconcile();
     let owned = &w.input.owned;
-    assert_eq!(owned.secret_value("rook-ceph-mon", "mon-secret").unwrap(), "AQmonkey==");
-    assert_eq!(owned.secret_value("rook-ceph-mon", "fsid").unwrap(), "fsid-1");
+    assert_eq!(
+        owned.secret_value("rook-ceph-mon", "mon-secret").unwrap(),
+        "AQmonkey=="
+    );
+    assert_eq!(
+        owned.secret_value("rook-ceph-mon", "fsid").unwrap(),
+        "fsid-1"
+    );
     assert!(w.plan().writes().is_empty());
 }
 
@@ -143,7 +152,10 @@ fn on_the_host_network_a_mon_is_at_its_node_address() {
     c.spec.network.provider = Some("host".into());
     let mut w = World::new(c, three_nodes());
     let first = w.reconcile().writes();
-    assert!(first.contains(&"create Deployment/rook-ceph-mon-a".to_owned()), "{first:?}");
+    assert!(
+        first.contains(&"create Deployment/rook-ceph-mon-a".to_owned()),
+        "{first:?}"
+    );
     assert_eq!(
         w.config("rook-ceph-mon-endpoints", "data"),
         "a=192.168.0.11:6789,b=192.168.0.12:6789,c=192.168.0.13:6789"
@@ -156,7 +168,15 @@ fn on_the_host_network_a_mon_is_at_its_node_address() {
 fn too_few_nodes_for_one_mon_per_node_is_said() {
     let mut w = World::new(cluster(), three_nodes()[..2].to_vec());
     let plan = w.reconcile();
-    let event = plan.events.iter().find(|e| e.reason == "MonPlacementFailed").unwrap();
-    assert!(event.message.contains("allowMultiplePerNode"), "{}", event.message);
+    let event = plan
+        .events
+        .iter()
+        .find(|e| e.reason == "MonPlacementFailed")
+        .unwrap();
+    assert!(
+        event.message.contains("allowMultiplePerNode"),
+        "{}",
+        event.message
+    );
     assert_eq!(w.config("rook-ceph-mon-endpoints", "maxMonId"), "1");
 }

@@ -23,7 +23,13 @@ fn a_steady_three_mon_three_osd_cluster_plans_nothing() {
     for t in [120, 3600] {
         w.input.now = at(t);
         let plan = w.plan();
-        assert!(plan.is_empty(), "{:?} {:?} {:?}", plan.writes(), plan.ceph, plan.events);
+        assert!(
+            plan.is_empty(),
+            "{:?} {:?} {:?}",
+            plan.writes(),
+            plan.ceph,
+            plan.events
+        );
     }
 }
 
@@ -90,5 +96,8 @@ fn a_lost_quorum_is_a_failure() {
     let s = &w.input.cluster.extra["status"];
     assert_eq!(s["phase"], "Failure");
     assert_eq!(s["conditions"][2]["reason"], "MonQuorumLost");
-    assert!(s["message"].as_str().unwrap().contains("1 of 3 mons in quorum"));
+    assert!(s["message"]
+        .as_str()
+        .unwrap()
+        .contains("1 of 3 mons in quorum"));
 }

@@ -93,7 +93,7 @@ impl World {
             self.ran.push(op.clone());
         }
         for o in plan.create.iter().chain(&plan.replace) {
-            self.remove(&o.key().kind, &o.key().name);
+            self.remove(o.key().kind, &o.key().name);
             self.store(o.clone());
         }
         for u in &plan.update {
@@ -208,7 +208,11 @@ impl World {
     }
 
     pub fn deployment(&self, name: &str) -> serde_json::Value {
-        let d = self.input.owned.deployment(name).unwrap_or_else(|| panic!("no {name}"));
+        let d = self
+            .input
+            .owned
+            .deployment(name)
+            .unwrap_or_else(|| panic!("no {name}"));
         serde_json::to_value(d).unwrap()
     }
 
@@ -284,7 +288,10 @@ pub fn steady() -> World {
     use crate::fixtures::*;
     let mut w = World::new(cluster(), three_nodes());
     for i in 1..=3 {
-        put_config_map(&mut w, inventory(&format!("n{i}"), &[disk("sdb", &format!("wwn-{i}"))]));
+        put_config_map(
+            &mut w,
+            inventory(&format!("n{i}"), &[disk("sdb", &format!("wwn-{i}"))]),
+        );
     }
     w.reconcile();
     w.reconcile();
@@ -295,8 +302,16 @@ pub fn steady() -> World {
     for i in 1..=3u32 {
         let node = format!("n{i}");
         let wwn = format!("wwn-{i}");
-        finish_job(&mut w, &format!("rook-ceph-osd-prepare-{node}"), "Complete", at(60));
-        put_config_map(&mut w, report(&node, "completed", "", vec![reported(i - 1, "sdb", &wwn)]));
+        finish_job(
+            &mut w,
+            &format!("rook-ceph-osd-prepare-{node}"),
+            "Complete",
+            at(60),
+        );
+        put_config_map(
+            &mut w,
+            report(&node, "completed", "", vec![reported(i - 1, "sdb", &wwn)]),
+        );
         let uuid = format!("uuid-{}", i - 1);
         put_config_map(&mut w, inventory(&node, &[osd_disk("sdb", &wwn, &uuid)]));
     }
