@@ -180,3 +180,43 @@ fn too_few_nodes_for_one_mon_per_node_is_said() {
     );
     assert_eq!(w.config("rook-ceph-mon-endpoints", "maxMonId"), "1");
 }
+
+#[test]
+fn a_rook_written_endpoints_config_map_is_taken_as_it_is() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    let mapping = r#"{"node":{"a":{"Name":"n1","Hostname":"n1","Address":"192.168.0.11"},
+"b":{"Name":"n2","Hostname":"n2","Address":"192.168.0.12"},
+"c":{"Name":"n3","Hostname":"n3","Address":"192.168.0.13"}}}"#;
+    let mut w = World::new(cluster(), three_nodes());
+    w.input.owned.config_maps.push(ConfigMap {
+        metadata: ObjectMeta {
+            name: Some("rook-ceph-mon-endpoints".into()),
+            ..ObjectMeta::default()
+        },
+        data: Some(
+            [
+                ("data", "a=10.1.0.1:6789,b=10.1.0.2:6789,c=10.1.0.3:6789"),
+                ("mapping", mapping),
+                ("maxMonId", "2"),
+                ("outOfQuorum", ""),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        ),
+        ..ConfigMap::default()
+    });
+    w.input.ceph = Some(healthy(&["a", "b", "c"], &[]));
+    let plan = w.reconcile();
+    for mon in ["a", "b", "c"] {
+        let key = format!("create Deployment/rook-ceph-mon-{mon}");
+        assert!(plan.writes().contains(&key), "{key} not in {:?}", plan.writes());
+    }
+    let b = w.deployment("rook-ceph-mon-b");
+    let args = b["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+    assert!(args.contains("--public-addr=10.1.0.2"), "{args}");
+    // No new mon, no id reused: the monmap is as the spec asks.
+    assert!(plan.ceph.iter().all(|op| !matches!(op, CephOp::MonRemove { .. })));
+    assert_eq!(w.config("rook-ceph-mon-endpoints", "maxMonId"), "2");
+}
