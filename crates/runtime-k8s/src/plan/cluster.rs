@@ -9,7 +9,7 @@ use super::input::{CephObserved, ClusterInput, Owned};
 use super::meta::{extra_str, finalizers, generation};
 use super::mgr::{caps, plan_mgrs};
 use super::mon::Keys;
-use super::monmap::plan_mons;
+use super::monmap::{plan_mons, MonPlan};
 use super::ops::{CephOp, KeyFormat, KeySecret};
 use super::osd::{orphans, plan_osds};
 use super::pod::Runtime;
@@ -26,23 +26,15 @@ pub fn plan_cluster(input: &ClusterInput) -> Plan {
     let owned = &input.owned;
     let ceph = input.ceph.as_ref();
     let keys = Keys::read(owned, &input.fresh);
-    let mons = plan_mons(&rt, cluster, &keys, owned, &input.nodes, ceph);
+    let mut mons = plan_mons(&rt, cluster, &keys, owned, &input.nodes, ceph);
     let (mgr_objects, mgr_ops) = plan_mgrs(&rt, cluster, &keys, owned, ceph);
-    let osds = plan_osds(
-        &rt,
-        cluster,
-        &keys,
-        owned,
-        &input.nodes,
-        ceph,
-        &input.operator_image,
-        input.now,
-    );
-    let mut desired = mons.objects;
+    let osds = plan_osds(&rt, &keys, input);
+    let mut desired = std::mem::take(&mut mons.objects);
     desired.extend(mgr_objects);
     desired.extend(osds.objects);
     desired.push(discover::daemon_set(&rt, &input.operator_image));
     let mut keep = osds.keep;
+    keep.extend(std::mem::take(&mut mons.keep));
     keep.extend(
         orphans(owned, &desired)
             .into_iter()
@@ -53,13 +45,13 @@ pub fn plan_cluster(input: &ClusterInput) -> Plan {
     let mut plan = converge(desired, owned, &rt.owner, &keep);
     plan.replace = osds.replace;
     plan.delete.extend(osds.delete);
-    plan.ceph.extend(mons.ceph);
+    plan.ceph.extend(std::mem::take(&mut mons.ceph));
     plan.ceph.extend(mgr_ops);
     if let Some(ceph) = ceph {
         plan.ceph.extend(csi_users(owned, ceph));
     }
     plan.ceph.extend(osds.ceph);
-    plan.events.extend(mons.events);
+    plan.events.extend(std::mem::take(&mut mons.events));
     plan.events.extend(osds.events);
     plan.requeue_after_secs = [mons.requeue_after_secs, osds.requeue_after_secs]
         .into_iter()
@@ -71,7 +63,7 @@ pub fn plan_cluster(input: &ClusterInput) -> Plan {
     {
         plan.finalizer = Some(FinalizerChange::Add);
     }
-    let phase = phase(&plan, ceph, mons.problem, &osds.failures, &osds.waiting);
+    let phase = phase(&plan, ceph, &mons, &osds.failures, &osds.waiting);
     let previous: Option<ClusterStatus> = current(&cluster.extra);
     let status = cluster_status(
         &phase,
@@ -91,15 +83,12 @@ pub fn plan_cluster(input: &ClusterInput) -> Plan {
 fn phase(
     plan: &Plan,
     ceph: Option<&CephObserved>,
-    mon_problem: Option<String>,
+    mons: &MonPlan,
     failures: &[String],
     waiting: &[String],
 ) -> Phase {
-    if let Some(c) = ceph {
-        if !c.mons.has_quorum() {
-            let message = mon_problem.unwrap_or_else(|| "the mons have no quorum".into());
-            return Phase::new("Failure", "MonQuorumLost", message);
-        }
+    if let (Some(reason), Some(message)) = (mons.failure, &mons.problem) {
+        return Phase::new("Failure", reason, message.clone());
     }
     if !failures.is_empty() {
         let reason = if failures.iter().any(|f| f.contains("OSD prepare")) {
@@ -112,8 +101,8 @@ fn phase(
     if ceph.is_none() {
         return Phase::new("Progressing", "ClusterProgressing", "Configuring Ceph Mons");
     }
-    if let Some(problem) = mon_problem {
-        return Phase::new("Progressing", "MonProgressing", problem);
+    if let Some(problem) = &mons.problem {
+        return Phase::new("Progressing", "MonProgressing", problem.clone());
     }
     let busy = !plan.create.is_empty()
         || !plan.update.is_empty()

@@ -21,7 +21,7 @@ use rookery_core::{ChangeStep, MonChange};
 
 use super::input::{CephObserved, Owned};
 use super::mon::{self, Endpoints, Keys, NodeInfo};
-use super::object::Object;
+use super::object::{Object, ObjectKey};
 use super::ops::CephOp;
 use super::pod::{Runtime, HOSTNAME_LABEL};
 use super::Event;
@@ -39,8 +39,12 @@ pub struct MonPlan {
     pub requeue_after_secs: Option<u64>,
     /// Why the mons are not as the spec asks, for the status; None: fine.
     pub problem: Option<String>,
+    /// The problem is a failure, with this reason (else it is progress).
+    pub failure: Option<&'static str>,
     /// The endpoints as this plan leaves them.
     pub endpoints: Endpoints,
+    /// Objects to leave alone (the mons, when their endpoints are lost).
+    pub keep: Vec<ObjectKey>,
 }
 
 /// Plans the mons.
@@ -53,6 +57,9 @@ pub fn plan_mons(
     ceph: Option<&CephObserved>,
 ) -> MonPlan {
     let mut out = MonPlan::default();
+    if owned.config_map(mon::ENDPOINTS).is_none() && ceph.is_some() {
+        return endpoints_lost(rt, keys, owned);
+    }
     let mut ep = Endpoints::read(owned);
     let spec = &cluster.spec;
     let allow_multiple = spec.mon.allow_multiple_per_node;
@@ -106,6 +113,49 @@ pub fn plan_mons(
     out.objects.extend(keys.render(rt, &ep));
     out.endpoints = ep;
     out
+}
+
+/// Mons run but their record is gone: which mon is where cannot be told,
+/// so nothing of them is touched (nor `rook-ceph-config`) until it is
+/// restored; the keys stay as they are.
+fn endpoints_lost(rt: &Runtime, keys: &Keys, owned: &Owned) -> MonPlan {
+    let message = format!(
+        "the ConfigMap {} is missing while the mons run; restore it (from a backup, or from \
+the mon Services' ClusterIPs): the mons are left as they are",
+        mon::ENDPOINTS
+    );
+    let is_mon = |name: &Option<String>| {
+        name.as_deref()
+            .filter(|n| n.starts_with("rook-ceph-mon-"))
+            .map(str::to_owned)
+    };
+    let mut keep: Vec<ObjectKey> = owned
+        .deployments
+        .iter()
+        .filter_map(|d| is_mon(&d.metadata.name))
+        .map(|n| ObjectKey::new("Deployment", n))
+        .collect();
+    keep.extend(
+        owned
+            .services
+            .iter()
+            .filter_map(|s| is_mon(&s.metadata.name))
+            .map(|n| ObjectKey::new("Service", n)),
+    );
+    keep.push(ObjectKey::new("Secret", super::pod::CONFIG_SECRET));
+    let objects = keys
+        .render(rt, &Endpoints::default())
+        .into_iter()
+        .filter(|o| o.key().name != super::pod::CONFIG_SECRET)
+        .collect();
+    MonPlan {
+        objects,
+        events: vec![Event::warning("MonEndpointsMissing", &message)],
+        problem: Some(message),
+        failure: Some("MonEndpointsMissing"),
+        keep,
+        ..MonPlan::default()
+    }
 }
 
 /// The old mon of a change at its Remove step, out of quorum: stopped
@@ -170,6 +220,7 @@ fn decide_and_step(
 until a majority is back"
             ));
             out.requeue_after_secs = Some(15);
+            out.failure = Some("MonQuorumLost");
             return;
         }
         MonDecision::Wait {

@@ -10,8 +10,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Node;
-use k8s_openapi::jiff::Timestamp;
-use rookery_api::{CephCluster, StorageSpec};
+use rookery_api::StorageSpec;
 use rookery_core::devices::{
     plan_disks, DiskAction, DiskIdentity, DiskState, KnownDisk, SeenDevice,
 };
@@ -19,7 +18,7 @@ use rookery_core::removal::{check_removal, PoolLoad};
 use rookery_discover::{Device, Selection, Verdict};
 
 use super::diff::all_objects;
-use super::input::{CephObserved, Owned};
+use super::input::{CephObserved, ClusterInput, Owned};
 use super::meta::{daemon_labels, selector_labels};
 use super::mon::Keys;
 use super::object::{Object, ObjectKey};
@@ -126,17 +125,9 @@ pub fn seen(d: &Device, selection: &Selection) -> SeenDevice {
 }
 
 /// Plans the OSDs of every selected node.
-#[allow(clippy::too_many_arguments)]
-pub fn plan_osds(
-    rt: &Runtime,
-    cluster: &CephCluster,
-    keys: &Keys,
-    owned: &Owned,
-    nodes: &[Node],
-    ceph: Option<&CephObserved>,
-    image: &str,
-    now: Timestamp,
-) -> OsdPlan {
+pub fn plan_osds(rt: &Runtime, keys: &Keys, input: &ClusterInput) -> OsdPlan {
+    let (cluster, owned, nodes) = (&input.cluster, &input.owned, &input.nodes[..]);
+    let (ceph, image, now) = (input.ceph.as_ref(), &input.operator_image, input.now);
     let mut out = OsdPlan::default();
     let remove_safe = cluster
         .spec

@@ -218,3 +218,22 @@ fn scale_down_removes_the_newest_mon_from_the_monmap_first() {
     let plan = w.reconcile();
     assert_eq!(plan.ceph, [CephOp::MonRemove { name: "b".into() }]);
 }
+
+#[test]
+fn lost_endpoints_leave_the_running_mons_alone_and_fail_loudly() {
+    let mut w = steady();
+    w.remove("ConfigMap", "rook-ceph-mon-endpoints");
+    let plan = w.reconcile();
+    assert!(
+        plan.delete
+            .iter()
+            .all(|k| !k.name.starts_with("rook-ceph-mon")),
+        "{:?}",
+        plan.delete
+    );
+    assert!(plan.create.is_empty(), "{:?}", plan.writes());
+    assert_eq!(reasons(&plan), ["MonEndpointsMissing"]);
+    let s = &w.input.cluster.extra["status"];
+    assert_eq!(s["phase"], "Failure");
+    assert_eq!(s["conditions"][2]["reason"], "MonEndpointsMissing");
+}

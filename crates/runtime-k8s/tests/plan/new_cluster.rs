@@ -211,12 +211,19 @@ fn a_rook_written_endpoints_config_map_is_taken_as_it_is() {
     let plan = w.reconcile();
     for mon in ["a", "b", "c"] {
         let key = format!("create Deployment/rook-ceph-mon-{mon}");
-        assert!(plan.writes().contains(&key), "{key} not in {:?}", plan.writes());
+        assert!(
+            plan.writes().contains(&key),
+            "{key} not in {:?}",
+            plan.writes()
+        );
     }
     let b = w.deployment("rook-ceph-mon-b");
     let args = b["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
     assert!(args.contains("--public-addr=10.1.0.2"), "{args}");
     // No new mon, no id reused: the monmap is as the spec asks.
-    assert!(plan.ceph.iter().all(|op| !matches!(op, CephOp::MonRemove { .. })));
+    assert!(plan
+        .ceph
+        .iter()
+        .all(|op| !matches!(op, CephOp::MonRemove { .. })));
     assert_eq!(w.config("rook-ceph-mon-endpoints", "maxMonId"), "2");
 }
