@@ -12,6 +12,13 @@
 //!
 //! Deterministic: every list in a plan is sorted, so the same inputs give the
 //! same plan, and a steady cluster gives an empty one ([`Plan::is_empty`]).
+//!
+//! How a controller carries a plan out: the Ceph operations first, in order,
+//! then the API writes; when one fails it stops and plans again next time.
+//! Every operation and write is idempotent, and what a plan records of its
+//! progress (the mon change step, an OSD's gone mark, a Job's attempt) is
+//! written with the API writes, so it is recorded only once the operations
+//! it follows have run.
 
 pub mod cluster;
 pub mod deletion;

@@ -136,6 +136,17 @@ pub fn plan_osds(rt: &Runtime, keys: &Keys, input: &ClusterInput) -> OsdPlan {
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
     let selected = selected_nodes(&cluster.spec.storage, nodes);
+    for entry in &cluster.spec.storage.nodes {
+        let name = entry
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or_default();
+        if cluster.spec.storage.use_all_nodes != Some(true) && !selected.contains_key(name) {
+            out.waiting.push(format!(
+                "node {name:?} of spec.storage.nodes (not a schedulable node of the cluster)"
+            ));
+        }
+    }
     for (node, storage) in &selected {
         let hostname = hostname(nodes, node);
         let reported = completed_osds(owned, node);

@@ -252,7 +252,10 @@ the device inventory of node n3"
 fn only_the_nodes_and_devices_the_spec_selects_are_prepared() {
     let mut c = cluster();
     c.spec.storage.use_all_nodes = Some(false);
-    c.spec.storage.nodes = vec![serde_json::json!({"name": "n2", "devices": [{"name": "sdc"}]})];
+    c.spec.storage.nodes = vec![
+        serde_json::json!({"name": "n2", "devices": [{"name": "sdc"}]}),
+        serde_json::json!({"name": "n9"}),
+    ];
     let mut w = World::new(c, three_nodes());
     for i in 1..=3 {
         put_config_map(
