@@ -190,6 +190,7 @@ not wiped",
 fn cleanup_job(input: &ClusterInput, rt: &Runtime, node: &str) -> Object {
     let labels = BTreeMap::from([
         ("app".to_owned(), "rook-ceph-cleanup".to_owned()),
+        ("rook-ceph-cleanup".to_owned(), "true".to_owned()),
         ("rook_cluster".to_owned(), rt.owner.namespace.clone()),
         ("node".to_owned(), node.to_owned()),
     ]);
