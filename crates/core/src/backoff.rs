@@ -44,8 +44,15 @@ impl RestartBackoff {
             self.failures = 0;
         }
         self.failures += 1;
-        match self.failures {
-            1 => self.first,
+        self.delay_after(self.failures)
+    }
+
+    /// The wait after `failures` consecutive failures (0 or 1: `first`),
+    /// without recording anything: for a runtime that keeps the count
+    /// elsewhere (the Kubernetes operator keeps it on the object it retries).
+    pub fn delay_after(&self, failures: u32) -> Duration {
+        match failures {
+            0 | 1 => self.first,
             n => {
                 let exp = (n - 2).min(16);
                 self.base.saturating_mul(1u32 << exp).min(self.max)
@@ -70,6 +77,20 @@ mod tests {
         let delays: Vec<_> = (0..8).map(|_| b.on_exit(short).as_millis()).collect();
         assert_eq!(delays, [200, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
         assert_eq!(b.failures(), 8);
+    }
+
+    #[test]
+    fn delay_after_matches_the_recorded_sequence() {
+        let mut b = RestartBackoff::default();
+        let fresh = RestartBackoff::default();
+        for n in 1..10 {
+            assert_eq!(
+                b.on_exit(Duration::from_secs(1)),
+                fresh.delay_after(n),
+                "{n}"
+            );
+        }
+        assert_eq!(fresh.delay_after(0), fresh.first);
     }
 
     #[test]

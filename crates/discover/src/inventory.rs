@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::backing::backing_problem;
 use crate::mounts::{parse_dev, parse_mount_points, parse_mountinfo, MountPoint, Mounts};
@@ -14,7 +14,7 @@ use crate::udev::{parse_udev, UdevInfo};
 use crate::Error;
 
 /// What a block device is, from its name and sysfs entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
     Disk,
@@ -28,7 +28,7 @@ pub enum DeviceKind {
 }
 
 /// One whole block device (partitions are listed inside their disk).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     pub name: String,

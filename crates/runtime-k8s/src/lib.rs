@@ -9,6 +9,7 @@
 pub mod crd;
 pub mod objects;
 pub mod openapi;
+pub mod plan;
 pub mod structural;
 
 pub use crd::{crds, crds_yaml, kind_info, KindInfo, GROUP, KINDS, VERSION};

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -80,6 +81,10 @@ pub fn check_document(doc: &Value) -> Result<Checked, Vec<String>> {
         ("v1", "Namespace") => typed(round_trip::<Namespace>),
         ("v1", "ServiceAccount") => typed(round_trip::<ServiceAccount>),
         ("v1", "ConfigMap") => typed(round_trip::<ConfigMap>),
+        // What the operator renders besides (crate::plan).
+        ("v1", "Service") => typed(round_trip::<Service>),
+        ("v1", "Secret") => typed(round_trip::<Secret>),
+        ("batch/v1", "Job") => typed(round_trip::<Job>),
         ("rbac.authorization.k8s.io/v1", "Role") => typed(round_trip::<Role>),
         ("rbac.authorization.k8s.io/v1", "RoleBinding") => typed(round_trip::<RoleBinding>),
         ("rbac.authorization.k8s.io/v1", "ClusterRole") => typed(round_trip::<ClusterRole>),
