@@ -15,9 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{Container, PodTemplateSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::core::v1::Container;
 
 use super::diff::{all_objects, converge, rendered_for};
 use super::input::ClusterInput;
@@ -228,20 +226,11 @@ fn cleanup_job(input: &ClusterInput, rt: &Runtime, node: &str) -> Object {
     spec.restart_policy = Some("OnFailure".into());
     spec.host_network = None;
     spec.dns_policy = None;
-    Job {
-        metadata: rt.owner.meta(&cleanup_job_name(node), labels.clone()),
-        spec: Some(JobSpec {
-            backoff_limit: Some(3),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(spec),
-            },
-            ..JobSpec::default()
-        }),
-        status: None,
-    }
+    pod::job(
+        rt.owner.meta(&cleanup_job_name(node), labels.clone()),
+        labels,
+        spec,
+        3,
+    )
     .into()
 }

@@ -4,7 +4,6 @@
 //! MDS Deployments go; the Ceph filesystem and its pools are kept (rookery
 //! never deletes a filesystem's data, whatever `preserveFilesystemOnDelete`).
 
-use k8s_openapi::api::core::v1::{EmptyDirVolumeSource, Volume, VolumeMount};
 use k8s_openapi::jiff::Timestamp;
 use rookery_api::status::ObjectStatus;
 use rookery_api::{CephCluster, CephFilesystem, CEPHFS_APPLICATION};
@@ -186,18 +185,10 @@ fn pools_and_fs(fs: &CephFilesystem, ceph: &CephObserved) -> Vec<CephOp> {
 }
 
 fn deployment(rt: &Runtime, fsid: &str, fs: &str, id: &str) -> Object {
-    let (mut volumes, mut mounts) =
-        pod::split(vec![pod::keyring(&keyring_secret(&format!("mds-{id}")))]);
-    volumes.push(Volume {
-        name: "ceph-daemon-data".into(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Volume::default()
-    });
-    mounts.push(VolumeMount {
-        name: "ceph-daemon-data".into(),
-        mount_path: format!("/var/lib/ceph/mds/ceph-{id}"),
-        ..VolumeMount::default()
-    });
+    let (volumes, mounts) = pod::split(vec![
+        pod::keyring(&keyring_secret(&format!("mds-{id}"))),
+        pod::scratch_dir(&format!("/var/lib/ceph/mds/ceph-{id}")),
+    ]);
     let mut mds = rt.container("mds", &["ceph-mds"], rt.daemon_args(fsid, id));
     mds.volume_mounts = Some(mounts);
     let pod = rt.pod(Vec::new(), vec![mds], volumes, None);

@@ -5,9 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    ContainerPort, EmptyDirVolumeSource, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
-};
+use k8s_openapi::api::core::v1::{ContainerPort, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use rookery_api::CephCluster;
 use rookery_core::plan::mon_ids as letter_ids;
@@ -142,19 +140,10 @@ fn service(rt: &Runtime, name: &str, active: &str, port_name: &str, port: i32) -
 }
 
 fn deployment(rt: &Runtime, keys: &Keys, id: &str, dashboard_port: u32) -> Object {
-    let data = format!("/var/lib/ceph/mgr/ceph-{id}");
-    let (mut volumes, mut mounts) =
-        pod::split(vec![pod::keyring(&keyring_secret(&format!("mgr-{id}")))]);
-    volumes.push(Volume {
-        name: "ceph-daemon-data".into(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Volume::default()
-    });
-    mounts.push(VolumeMount {
-        name: "ceph-daemon-data".into(),
-        mount_path: data,
-        ..VolumeMount::default()
-    });
+    let (volumes, mounts) = pod::split(vec![
+        pod::keyring(&keyring_secret(&format!("mgr-{id}"))),
+        pod::scratch_dir(&format!("/var/lib/ceph/mgr/ceph-{id}")),
+    ]);
     let mut mgr = rt.container("mgr", &["ceph-mgr"], rt.daemon_args(&keys.fsid, id));
     mgr.volume_mounts = Some(mounts);
     let port = |name: &str, p: i32| ContainerPort {

@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, EnvVarSource, HostPathVolumeSource, ObjectFieldSelector, PodSpec,
-    PodTemplateSpec, SecretKeySelector, SecretVolumeSource, Volume, VolumeMount,
+    Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, HostPathVolumeSource,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, SecretKeySelector, SecretVolumeSource, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use rookery_api::CephCluster;
@@ -228,6 +230,48 @@ pub fn host_path(name: &str, path: &str, mount: &str) -> (Volume, VolumeMount) {
             ..VolumeMount::default()
         },
     )
+}
+
+/// A daemon's data directory that lives as long as its pod (mgr, MDS: they
+/// keep nothing that must outlive it).
+pub fn scratch_dir(mount: &str) -> (Volume, VolumeMount) {
+    (
+        Volume {
+            name: "ceph-daemon-data".into(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        },
+        VolumeMount {
+            name: "ceph-daemon-data".into(),
+            mount_path: mount.into(),
+            ..VolumeMount::default()
+        },
+    )
+}
+
+/// A Job running `spec` once, its pods labelled `labels`; `backoff_limit`
+/// is Kubernetes' own retries.
+pub fn job(
+    metadata: ObjectMeta,
+    labels: BTreeMap<String, String>,
+    spec: PodSpec,
+    backoff_limit: i32,
+) -> Job {
+    Job {
+        metadata,
+        spec: Some(JobSpec {
+            backoff_limit: Some(backoff_limit),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(spec),
+            },
+            ..JobSpec::default()
+        }),
+        status: None,
+    }
 }
 
 /// A privileged security context (OSDs, prepare, discover: raw devices).

@@ -10,9 +10,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{Container, PodTemplateSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Container;
 use k8s_openapi::jiff::Timestamp;
 use rookery_core::devices::DiskIdentity;
 use rookery_core::RestartBackoff;
@@ -272,21 +271,6 @@ fn render(
     spec.restart_policy = Some("Never".into());
     spec.service_account_name = Some(pod::DISCOVER_ACCOUNT.into());
     spec.automount_service_account_token = None;
-    Job {
-        metadata: meta,
-        spec: Some(JobSpec {
-            // Retries are the operator's (with its backoff and a count).
-            backoff_limit: Some(0),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(spec),
-            },
-            ..JobSpec::default()
-        }),
-        status: None,
-    }
-    .into()
+    // Retries are the operator's (with its backoff and a count).
+    pod::job(meta, labels, spec, 0).into()
 }
